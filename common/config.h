@@ -1,0 +1,85 @@
+/* common/config.h: swiftlet's settings, one table for the INI parser, the
+ * defaults, --dump-config and docs/config.md.
+ *
+ * As in redis' static_configs[], a single table (config.c) lists every key
+ * with its section, type, default, range and one line of documentation. The
+ * INI parser (inih) rejects unknown keys with "file:line". A test checks that
+ * docs/config.md is what config_write_docs() produces. */
+#ifndef SWIFTLET_COMMON_CONFIG_H
+#define SWIFTLET_COMMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util.h"
+
+/* A user from the config ([auth] user = ACCOUNT:USER:KEY[:admin]). */
+struct config_user {
+    char *account;
+    char *user;
+    char *key;
+    bool admin;
+};
+
+struct config {
+    /* [server] */
+    char *listen;               /* "HOST:PORT" */
+    unsigned threads;           /* HTTP threads; 0 = number of CPUs */
+    unsigned workers;           /* blocking-work threads (fsync, DB writes) */
+    char *log_level;
+    bool access_log;
+    unsigned token_ttl;         /* seconds */
+    uint64_t max_body_buffer;   /* cap for small bodies the server reads whole */
+
+    /* [storage] */
+    char *data_dir;             /* where --data keeps disk groups and the ring */
+    char **disk_groups;         /* paths; at least 3 */
+    size_t n_disk_groups;
+    unsigned part_power;        /* 2^part_power partitions */
+    char *ring_file;            /* default <data_dir>/ring or next to first dg */
+    char *io_mode;              /* "auto", "uring", "sync" */
+    bool fsync;                 /* false only for throwaway test data */
+    unsigned db_cache;          /* open SQLite handles kept */
+
+    /* [swift-constraints]: as Swift's swift.conf section of that name */
+    uint64_t max_file_size;
+    unsigned max_meta_name_length;
+    unsigned max_meta_value_length;
+    unsigned max_meta_count;
+    unsigned max_meta_overall_size;
+    unsigned max_header_size;
+    unsigned max_object_name_length;
+    unsigned container_listing_limit;
+    unsigned account_listing_limit;
+    unsigned max_account_name_length;
+    unsigned max_container_name_length;
+    unsigned extra_header_count;
+
+    /* [auth] */
+    struct config_user *users;
+    size_t n_users;
+    char *reseller_prefix;      /* "AUTH_" */
+};
+
+/* Fill every field with its default (no disk groups, no users). */
+void config_init(struct config *c);
+void config_release(struct config *c);
+
+/* Read an INI file over the current values; on error writes a message
+ * naming "file:line" into err (errlen bytes) and returns -EINVAL (or -errno
+ * when the file cannot be read). */
+int config_load(struct config *c, const char *path, char *err, size_t errlen) WUR;
+/* Set one key as the INI file would ("section", "key", "value"); used by
+ * command-line flags. 0 or -EINVAL with a message in err. */
+int config_set(struct config *c, const char *section, const char *key, const char *value,
+               char *err, size_t errlen) WUR;
+/* Parse "ACCOUNT:USER:KEY[:admin]" and append it. 0 or -EINVAL. */
+int config_add_user(struct config *c, const char *spec) WUR;
+
+/* The effective configuration as an INI file. */
+void config_dump(const struct config *c, FILE *out);
+/* The configuration reference (docs/config.md) in Markdown. */
+void config_write_docs(FILE *out);
+
+#endif
