@@ -92,7 +92,7 @@ bench: all
 	bench/run.sh
 
 fuzz: test-deps
-	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
+	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk fuzz-run
 
 docs-config: all
 	$(BUILD)/swiftlet --config-docs > docs/config.md

@@ -33,7 +33,7 @@ int buf_append(struct buf *b, const void *p, size_t n) WUR;   /* 0, -E2BIG */
 int buf_appends(struct buf *b, const char *s) WUR;            /* 0, -E2BIG */
 int buf_appendc(struct buf *b, char c) WUR;                   /* 0, -E2BIG */
 int buf_appendf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3) WUR;
-int buf_vappendf(struct buf *b, const char *fmt, va_list ap) WUR;
+int buf_vappendf(struct buf *b, const char *fmt, va_list ap) PRINTF_LIKE(2, 0) WUR;
 /* Take ownership of the heap string (never NULL); the buffer becomes empty. */
 char *buf_detach(struct buf *b, size_t *len_out);
 

@@ -22,6 +22,9 @@ struct config_user {
     bool admin;
 };
 
+/* After config_init every char * field is a heap string, never NULL ("" when
+ * unset). INI keys are the field names except: disk_group -> disk_groups,
+ * io -> io_mode, user -> users. */
 struct config {
     /* [server] */
     char *listen;               /* "HOST:PORT" */

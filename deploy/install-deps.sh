@@ -8,12 +8,14 @@ build_pkgs=(gcc make pkg-config libmicrohttpd-dev libsqlite3-dev libssl-dev libu
             libjansson-dev libinih-dev libarchive-dev libisal-dev)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-swiftclient python3-requests
            clang libclang-rt-14-dev curl)
+bench_pkgs=(wrk curl nginx-full python3 gcc)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
     build) ;;
     test) want+=("${test_pkgs[@]}") ;;
-    *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+    bench) want+=("${bench_pkgs[@]}") ;;
+    *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -20,9 +20,12 @@ struct cluster;
 
 /* Open the disk groups of cfg (cfg->disk_groups, or with none listed,
  * cfg->data_dir/dg1..dgN with N = ndg_default, created with create) and load
- * the ring (cfg->ring_file, default <data_dir>/ring.txt or
- * <first dg>/../ring.txt), building and saving it when it does not exist yet
- * and create is set. On error a message is written to err.
+ * the ring (cfg->ring_file; when empty, <data_dir>/ring.txt, or with disk
+ * groups listed, swiftlet.ring in the directory holding the first one),
+ * building (weight 1 each, zone 0, cfg->part_power) and saving it when it
+ * does not exist yet and create is set. Every disk group must carry the same
+ * cluster id (made up on the first create) and the ring must name exactly
+ * the opened disk groups. On error a message is written to err.
  * 0, -ENOENT, -EINVAL, -errno. */
 int cluster_open(struct cluster **out, const struct config *cfg, unsigned ndg_default, bool create,
                  char *err, size_t errlen) WUR;

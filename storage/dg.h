@@ -37,6 +37,8 @@ void dg_close(struct disk_group *dg);                /* NULL is a no-op */
 /* Read "cluster=" from an existing disk group's identity file into
  * out (33 bytes). 0, -ENOENT, -EINVAL. */
 int dg_read_cluster(const char *path, char out[33]) WUR;
+/* Read both fields of an existing identity file. 0, -ENOENT, -EINVAL. */
+int dg_read_identity(const char *path, uint32_t *id, char cluster[33]) WUR;
 
 const char *dg_path(const struct disk_group *dg);
 uint32_t dg_id(const struct disk_group *dg);
@@ -46,6 +48,9 @@ bool dg_usable(const struct disk_group *dg);     /* state == DG_OK */
 /* Record the outcome of an I/O call on this disk group: -EIO, -ENOSPC,
  * -EROFS move it out of DG_OK; other results are ignored. */
 void dg_note_result(struct disk_group *dg, int rc);
+/* Set the state outright (an operator or the replicator bringing a repaired
+ * disk group back, tests simulating a failure). */
+void dg_set_state(struct disk_group *dg, enum dg_state s);
 /* Free and total bytes of the filesystem; 0 or -errno. */
 int dg_space(const struct disk_group *dg, uint64_t *free_bytes, uint64_t *total_bytes) WUR;
 

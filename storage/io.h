@@ -29,6 +29,9 @@ enum io_mode { IO_AUTO = 0, IO_URING, IO_SYNC };
 int io_global_init(const char *mode) WUR;
 /* The mode in force after io_global_init: IO_URING or IO_SYNC. */
 enum io_mode io_mode_in_use(void);
+/* With off ([storage] fsync = false, throwaway test data) fanout_sync and
+ * fsync_dir return at once without syncing. On by default. */
+void io_set_fsync(bool on);
 
 struct fanout;
 
@@ -51,5 +54,8 @@ uint64_t fanout_offset(const struct fanout *f);
 
 /* fsync a directory by path (after a rename into it). 0 or -errno. */
 int fsync_dir(const char *path) WUR;
+/* fsync one open file (small files: tombstones, .meta, the ring). 0 or -errno.
+ * Like fanout_sync and fsync_dir, a no-op while io_set_fsync(false). */
+int fsync_fd(int fd) WUR;
 
 #endif

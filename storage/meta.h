@@ -32,9 +32,12 @@
 
 struct db_pool;
 
-/* max_open: handles kept open; sync: PRAGMA synchronous FULL (else NORMAL). */
+/* max_open: handles kept open (> 0, else -EINVAL); sync: PRAGMA synchronous
+ * FULL (else NORMAL). */
 int db_pool_new(struct db_pool **out, unsigned max_open, bool sync) WUR;
-void db_pool_free(struct db_pool *p);     /* NULL is a no-op */
+/* Flushes the pending rollups, then closes every handle; no other thread may
+ * use the pool any more. NULL is a no-op. */
+void db_pool_free(struct db_pool *p);
 
 /* Metadata with per-key timestamps lives inside the DB; callers see plain
  * header-name -> value lists. Setting a key to "" removes it. */
@@ -133,7 +136,9 @@ struct list_entry {
 };
 
 /* Call cb for each entry in UTF-8 byte order (memcmp), as Swift lists.
- * cb returns 0 to go on or a negative value to stop (returned as is).
+ * cb returns 0 to go on or a negative value to stop (returned as is). cb
+ * runs while the DB's handle is held: it must not call back into the pool.
+ * The strings of an entry are valid only during the call.
  * 0, -ENOENT (no such container/account), -EIO. */
 int db_container_list(struct db_pool *p, const struct placement *pl, const struct list_query *q,
                       int (*cb)(void *ctx, const struct list_entry *e), void *ctx) WUR;

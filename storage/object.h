@@ -86,10 +86,18 @@ struct object_reader {
  * holding data was unreadable. A replica whose trailer fails its checksum
  * is skipped (and reported to the dg as an error-free corruption: it is
  * the auditor's job to quarantine it). */
+/* r is initialised in every case: call object_reader_close afterwards
+ * whatever the result. */
 int object_open(struct object_reader *r, const struct placement *pl) WUR;
-/* Metadata only (HEAD): the same choice, without keeping the fd open. */
+/* Metadata only (HEAD): the same choice, without keeping the fd open.
+ * m is initialised in every case; release it with object_meta_release. */
 int object_stat(struct object_meta *m, const struct placement *pl) WUR;
 void object_reader_close(struct object_reader *r);
+
+/* Validate one .data file (trailer, JSON checksum and, with check_body, the
+ * body's CRC32C and MD5) and fill m (initialised in every case), for the
+ * auditor and fsck. 0, ERR_CORRUPT, -errno. */
+int object_check_file(const char *path, bool check_body, struct object_meta *m) WUR;
 
 /* ---- deleting and metadata updates ---- */
 

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# bench/run.sh (`make bench`): swiftlet's figures, measured in one run.
+#   1. start to first served request, idle RSS (bench/startup.py)
+#   2. ../shared/bench/compare.sh: swiftlet and nginx serving plain files (the
+#      ceiling) side by side, phase by phase, so ratios share the machine's noise.
+# Knobs: BENCH_PHASES (default cput,put16,put1,fill,list,get,head,large),
+#        BENCH_DURATION (s per phase, 10), BENCH_PORT (8181), NGINX_PORT (8095),
+#        SHARED_BENCH (../shared/bench).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deploy/install-deps.sh bench
+shared=${SHARED_BENCH:-../shared/bench}
+port=${BENCH_PORT:-8181}
+export NGINX_PORT=${NGINX_PORT:-8095}
+bin=build/swiftlet
+
+echo "== start-up and memory"
+/usr/bin/python3 bench/startup.py "$bin"
+
+data=$(mktemp -d /tmp/swiftlet-bench.XXXXXX)
+"$bin" serve --data "$data" --listen "127.0.0.1:$port" --user test:tester:testing:admin \
+    --log-level warn &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"; "$shared/nginx-ref.sh" stop >/dev/null 2>&1 || true' EXIT
+for _ in $(seq 100); do
+    curl -fs "http://127.0.0.1:$port/healthcheck" >/dev/null && break
+    sleep 0.05
+done
+
+echo "== swiftlet vs nginx (one run, alternating order per phase)"
+"$shared/compare.sh" "name=swiftlet,auth=http://127.0.0.1:$port/auth/v1.0,user=test:tester,key=testing" \
+    nginx-ref --duration "${BENCH_DURATION:-10}" \
+    --phases "${BENCH_PHASES:-cput,put16,put1,fill,list,get,head,large}"
+rss=$(awk '/VmRSS/{print $2}' "/proc/$pid/status")
+echo "swiftlet RSS after the load: $((rss / 1024)) MiB"

@@ -1,0 +1,316 @@
+/* server/main.c: the swiftlet command line: `serve`, `--ephemeral` and the
+ * small informational commands. It builds the shared server state, starts
+ * the HTTP front end, and runs periodic housekeeping until SIGINT/SIGTERM. */
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/config.h"
+#include "../common/log.h"
+#include "../common/timefmt.h"
+#include "../replication/cluster.h"
+#include "../storage/io.h"
+#include "../storage/meta.h"
+#include "../storage/object.h"
+#include "auth.h"
+#include "http.h"
+#include "info.h"
+#include "metrics.h"
+#include "server.h"
+
+struct options {
+    const char *config_file;
+    const char *data_dir;
+    const char *listen;
+    unsigned disk_groups;
+    bool ephemeral;
+    bool print_connect;
+    bool dump_config;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: swiftlet serve [-c FILE] [--data DIR] [--disk-groups N] [--listen HOST:PORT]\n"
+            "                      [--user ACCOUNT:USER:KEY[:admin]]... [--log-level LEVEL]\n"
+            "       swiftlet --ephemeral [--listen 127.0.0.1:PORT] [--disk-groups N] [--user ...]\n"
+            "       swiftlet --dump-config [-c FILE] | --config-docs | --version | --help\n"
+            "\n"
+            "  serve          run from an INI config (-c) or a data directory (--data) whose\n"
+            "                 N disk groups (default 3) are created on first start\n"
+            "  --ephemeral    a throwaway server for tests: temporary data deleted on exit,\n"
+            "                 user test:tester key testing; prints export ST_AUTH=... lines\n"
+            "  --print-connect  print the auth URL and client examples once serving\n"
+            "See docs/getting-started.md and docs/config.md.\n");
+}
+
+static int die(const char *msg)
+{
+    fprintf(stderr, "swiftlet: %s\n", msg);
+    return 2;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* Parse argv into opts and cfg; returns -1 to go on, else an exit code. */
+static int parse_args(int argc, char **argv, struct options *opts, struct config *cfg)
+{
+    enum { OPT_DATA = 256, OPT_DG, OPT_LISTEN, OPT_USER, OPT_EPHEMERAL, OPT_PRINT, OPT_DUMP,
+           OPT_DOCS, OPT_VERSION, OPT_LOG };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"data", required_argument, NULL, OPT_DATA},
+        {"disk-groups", required_argument, NULL, OPT_DG},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"user", required_argument, NULL, OPT_USER},
+        {"ephemeral", no_argument, NULL, OPT_EPHEMERAL},
+        {"print-connect", no_argument, NULL, OPT_PRINT},
+        {"dump-config", no_argument, NULL, OPT_DUMP},
+        {"config-docs", no_argument, NULL, OPT_DOCS},
+        {"log-level", required_argument, NULL, OPT_LOG},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    /* Users and listen from flags override the file, so collect them first
+     * and apply them after the file is loaded. */
+    const char *users[64];
+    size_t n_users = 0;
+    const char *log_level = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': opts->config_file = optarg; break;
+        case OPT_DATA: opts->data_dir = optarg; break;
+        case OPT_DG: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 3 || n > 64)
+                return die("--disk-groups must be a number from 3 to 64");
+            opts->disk_groups = (unsigned)n;
+            break;
+        }
+        case OPT_LISTEN: opts->listen = optarg; break;
+        case OPT_USER:
+            if (n_users == ARRAY_SIZE(users))
+                return die("too many --user options");
+            users[n_users++] = optarg;
+            break;
+        case OPT_EPHEMERAL: opts->ephemeral = true; break;
+        case OPT_PRINT: opts->print_connect = true; break;
+        case OPT_DUMP: opts->dump_config = true; break;
+        case OPT_DOCS: config_write_docs(stdout); return 0;
+        case OPT_LOG: log_level = optarg; break;
+        case OPT_VERSION: printf("swiftlet %s\n", SWIFTLET_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (strcmp(argv[i], "serve") != 0) {
+            fprintf(stderr, "swiftlet: unknown command '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    char err[512];
+    if (opts->config_file && config_load(cfg, opts->config_file, err, sizeof(err)) != 0)
+        return die(err);
+    for (size_t i = 0; i < n_users; i++)
+        if (config_add_user(cfg, users[i]) != 0) {
+            fprintf(stderr, "swiftlet: bad --user '%s' (want ACCOUNT:USER:KEY[:admin])\n",
+                    users[i]);
+            return 2;
+        }
+    if (opts->listen && config_set(cfg, "server", "listen", opts->listen, err, sizeof(err)) != 0)
+        return die(err);
+    if (opts->data_dir && config_set(cfg, "storage", "data_dir", opts->data_dir, err,
+                                     sizeof(err)) != 0)
+        return die(err);
+    if (log_level && config_set(cfg, "server", "log_level", log_level, err, sizeof(err)) != 0)
+        return die(err);
+    return -1;
+}
+
+/* Host part of "HOST:PORT" as a client would write it in a URL. */
+static char *url_host(const char *listen)
+{
+    const char *colon = strrchr(listen, ':');
+    char *host = xstrndup(listen, colon ? (size_t)(colon - listen) : strlen(listen));
+    if (!*host || strcmp(host, "0.0.0.0") == 0) {
+        free(host);
+        return xstrdup("127.0.0.1");
+    }
+    if (strcmp(host, "::") == 0 || strcmp(host, "[::]") == 0) {
+        free(host);
+        return xstrdup("[::1]");
+    }
+    if (strchr(host, ':') && host[0] != '[') {
+        char *b = xasprintf("[%s]", host);
+        free(host);
+        return b;
+    }
+    return host;
+}
+
+static void print_connect(const struct server *srv, const struct options *opts,
+                          const char *data_dir)
+{
+    const struct config *cfg = srv->cfg;
+    const char *u = cfg->n_users ? cfg->users[0].account : "test";
+    const char *un = cfg->n_users ? cfg->users[0].user : "tester";
+    const char *k = cfg->n_users ? cfg->users[0].key : "testing";
+    printf("swiftlet %s ready on %s (%s%s)\n", SWIFTLET_VERSION, srv->storage_url_base,
+           opts->ephemeral ? "ephemeral data in " : "data in ", data_dir);
+    printf("auth URL: %s/auth/v1.0  user: %s:%s  key: %s\n", srv->storage_url_base, u, un, k);
+    printf("export ST_AUTH=%s/auth/v1.0 ST_USER=%s:%s ST_KEY=%s\n", srv->storage_url_base, u, un,
+           k);
+    if (opts->print_connect) {
+        printf("\ntry:\n  swift -A %s/auth/v1.0 -U %s:%s -K %s stat\n", srv->storage_url_base, u,
+               un, k);
+        printf("  curl -i -H 'X-Auth-User: %s:%s' -H 'X-Auth-Key: %s' %s/auth/v1.0\n", u, un, k,
+               srv->storage_url_base);
+        printf("  curl -i -H \"X-Auth-Token: $TOKEN\" -X PUT %s/v1/%s%s/photos\n",
+               srv->storage_url_base, cfg->reseller_prefix, u);
+        printf("stop with Ctrl-C\n");
+    }
+    fflush(stdout);
+}
+
+/* Wait for SIGINT/SIGTERM, rolling container stats up into accounts once a
+ * second meanwhile. */
+static void run_until_signal(struct server *srv)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    for (;;) {
+        struct timespec tick = {.tv_sec = 1, .tv_nsec = 0};
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (sig == SIGINT || sig == SIGTERM) {
+            log_info("msg=\"stopping\" signal=%d", sig);
+            return;
+        }
+        int rc = db_rollup_flush(srv->db, NULL);
+        if (rc)
+            log_warn("msg=\"account rollup failed\" err=\"%s\"", err_str(rc));
+    }
+}
+
+static int serve(struct config *cfg, struct options *opts)
+{
+    char err[512];
+    char *tmp_dir = NULL;
+    int rc = 1;
+
+    if (opts->ephemeral) {
+        const char *t = getenv("TMPDIR");
+        tmp_dir = xasprintf("%s/swiftlet-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(tmp_dir)) {
+            perror("swiftlet: mkdtemp");
+            free(tmp_dir);
+            return 1;
+        }
+        if (config_set(cfg, "storage", "data_dir", tmp_dir, err, sizeof(err)) != 0)
+            return die(err);
+        if (cfg->n_users == 0 && config_add_user(cfg, "test:tester:testing:admin") != 0)
+            return die("cannot add the default user");
+        /* The data is deleted on exit, so syncing it to the platter buys
+         * nothing: a test suite gets a faster server instead. */
+        cfg->fsync = false;
+    }
+    if (!*cfg->data_dir && cfg->n_disk_groups == 0)
+        return die("nothing to serve: give -c FILE (with disk_group entries) or --data DIR");
+    enum log_level lvl;
+    if (log_level_parse(cfg->log_level, &lvl) == 0)
+        log_min_level = lvl;
+    if (io_global_init(cfg->io_mode) != 0)
+        return die("bad io mode (want auto, uring or sync)");
+    io_set_fsync(cfg->fsync);
+
+    /* Every thread inherits this mask; the main thread takes the signals. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct server srv = {.cfg = cfg, .started_ns = mono_ns()};
+    if (cluster_open(&srv.cluster, cfg, opts->disk_groups ? opts->disk_groups : 3, true, err,
+                     sizeof(err)) != 0) {
+        fprintf(stderr, "swiftlet: %s\n", err);
+        goto out;
+    }
+    for (size_t i = 0; i < cluster_dg_count(srv.cluster); i++)
+        object_clean_tmp(cluster_dg(srv.cluster, i));
+    if (db_pool_new(&srv.db, cfg->db_cache, cfg->fsync) != 0 || auth_new(&srv.auth, cfg) != 0) {
+        fprintf(stderr, "swiftlet: cannot set up the databases or users\n");
+        goto out;
+    }
+    srv.metrics = metrics_new();
+    struct http_server *hs = NULL;
+    int hrc = http_start(&hs, &srv, cfg->listen);
+    if (hrc != 0) {
+        fprintf(stderr, "swiftlet: cannot listen on %s: %s\n", cfg->listen, err_str(hrc));
+        goto out;
+    }
+    char *host = url_host(cfg->listen);
+    srv.storage_url_base = xasprintf("http://%s:%u", host, http_port(hs));
+    free(host);
+    log_info("msg=\"serving\" url=%s disk_groups=%zu io=%s", srv.storage_url_base,
+             cluster_dg_count(srv.cluster), io_mode_in_use() == IO_URING ? "uring" : "sync");
+    if (opts->ephemeral || opts->print_connect)
+        print_connect(&srv, opts, cfg->data_dir);
+
+    run_until_signal(&srv);
+    http_stop(hs);
+    if (db_rollup_flush(srv.db, NULL) != 0)
+        log_warn("msg=\"final account rollup failed\"");
+    rc = 0;
+out:
+    free(srv.storage_url_base);
+    metrics_free(srv.metrics);
+    auth_free(srv.auth);
+    db_pool_free(srv.db);
+    cluster_free(srv.cluster);
+    if (tmp_dir) {
+        nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(tmp_dir);
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    struct options opts = {0};
+    config_init(&cfg);
+    int rc = parse_args(argc, argv, &opts, &cfg);
+    if (rc < 0) {
+        if (opts.dump_config) {
+            config_dump(&cfg, stdout);
+            rc = 0;
+        } else {
+            rc = serve(&cfg, &opts);
+        }
+    }
+    config_release(&cfg);
+    return rc;
+}

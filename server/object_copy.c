@@ -1,0 +1,275 @@
+/* server/object_copy.c: implements server-side copies, as Swift 2.30's copy
+ * middleware does them: COPY with "Destination: <container>/<object>"
+ * (and Destination-Account), and PUT with "X-Copy-From" (and
+ * X-Copy-From-Account). The source is opened and its conditionals and Range
+ * evaluated like a GET; the destination is then written like a PUT whose
+ * body is the source (streamed with pread on a worker thread). The source's
+ * metadata is kept and the request's merged over it, unless
+ * X-Fresh-Metadata is true. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../replication/cluster.h"
+#include "constraints.h"
+#include "handlers.h"
+#include "object_int.h"
+#include "range.h"
+#include "server.h"
+
+#define HTML "text/html; charset=UTF-8"
+
+/* Where a copy goes or comes from. */
+struct copy_ends {
+    char *src_account, *src_container, *src_object;
+    char *dst_account, *dst_container, *dst_object;
+};
+
+static void ends_release(struct copy_ends *e)
+{
+    free(e->src_account);
+    free(e->src_container);
+    free(e->src_object);
+    free(e->dst_account);
+    free(e->dst_container);
+    free(e->dst_object);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* wsgi_unquote: %XX decoded ('+' stays), a bad escape kept as is. */
+static char *unquote(const char *s)
+{
+    char *out = xmalloc(strlen(s) + 1), *o = out;
+
+    for (; *s; s++) {
+        int hi, lo;
+        if (*s == '%' && (hi = hexval(s[1])) >= 0 && (lo = hexval(s[2])) >= 0) {
+            *o++ = (char)(hi << 4 | lo);
+            s += 2;
+        } else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* urllib.parse.quote(s, safe='/'). */
+static char *quote(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = xmalloc(3 * strlen(s) + 1), *o = out;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("_.-~/", *p)) {
+            *o++ = (char)*p;
+        } else {
+            *o++ = '%';
+            *o++ = hex[*p >> 4];
+            *o++ = hex[*p & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* "<container>/<object>" (leading '/' optional, %-encoded) as Swift's
+ * split_path(2, 2, rest_with_last) takes it; false when malformed. */
+static bool split_dest(const char *value, char **container, char **object)
+{
+    char *v = unquote(value), *p = v + (v[0] == '/'), *slash = strchr(p, '/');
+    bool ok = slash && slash > p && slash[1];
+
+    if (ok) {
+        *container = xstrndup(p, (size_t)(slash - p));
+        *object = xstrdup(slash + 1);
+    }
+    free(v);
+    return ok;
+}
+
+/* The account named by header (unquoted), or the request's. Another
+ * account needs a reseller: swiftlet has no cross-account ACLs. */
+static char *other_account(struct request *r, const char *header, bool *ok)
+{
+    const char *v = req_header(r, header);
+    char *acct = v && *v ? unquote(v) : xstrdup(r->account);
+
+    *ok = strcmp(acct, r->account) == 0 || r->who.reseller;
+    if (!*ok)
+        resp_error(r, 403, NULL);
+    return acct;
+}
+
+/* Open the source; false with a response set when it cannot be copied. */
+static bool open_source(struct request *r, const struct copy_ends *e, struct object_reader *rd)
+{
+    struct placement pl;
+    const char *im = req_header(r, "If-Match");
+    int rc;
+
+    cluster_locate(r->srv->cluster, ITEM_OBJECT, e->src_account, e->src_container, e->src_object,
+                   &pl);
+    rc = object_open(rd, &pl);
+    if (rc == 0 && obj_expired(&rd->meta))
+        rc = -ENOENT;
+    if (rc == -ENOENT || rc == ERR_DELETED) {
+        if (im && etag_list_match(im, "*"))
+            resp_text(r, 412, HTML, "");
+        else
+            resp_error(r, 404, NULL);
+        return false;
+    }
+    if (rc != 0) {
+        resp_errno(r, rc);
+        return false;
+    }
+    return obj_conditional(r, &rd->meta) == 0;
+}
+
+/* The part of the source to copy: a single Range is honoured as Swift
+ * does (the copy then carries no source ETag to verify); several ranges
+ * copy the whole object. False with 416 set when unsatisfiable. */
+static bool source_span(struct request *r, struct obj_put *st)
+{
+    struct byte_range rg[RANGE_MAX];
+    size_t n;
+    enum range_result rr = range_eval(req_header(r, "Range"), st->src.meta.size, rg, &n);
+
+    st->src_off = 0;
+    st->src_len = st->src.meta.size;
+    if (rr == RANGE_UNSATISFIABLE) {
+        resp_headerf(r, "Content-Range", "bytes */%llu", (unsigned long long)st->src.meta.size);
+        resp_error(r, 416, NULL);
+        return false;
+    }
+    if (rr == RANGE_PARTIAL && n == 1) {
+        st->src_off = rg[0].start;
+        st->src_len = rg[0].end - rg[0].start;
+    }
+    return true;
+}
+
+/* The headers the copy starts from: the source's, unless fresh. A DLO
+ * manifest is copied as a manifest only with multipart-manifest=get. */
+static void base_headers(struct request *r, const struct object_meta *src, struct kv_list *out)
+{
+    const char *mm = req_query(r, "multipart-manifest");
+    const char *fresh = req_header(r, "X-Fresh-Metadata");
+    static const char *const yes[] = {"true", "1", "yes", "on", "t", "y"};
+
+    for (size_t i = 0; fresh && i < ARRAY_SIZE(yes); i++)
+        if (strcasecmp(fresh, yes[i]) == 0)
+            return;   /* config_true_value */
+    kv_copy(out, &src->headers);
+    if (!(mm && strcmp(mm, "get") == 0))
+        kv_del(out, "X-Object-Manifest");
+}
+
+/* Both ends are known: check, open and defer the copy. */
+static enum step copy_run(struct request *r, struct copy_ends *e)
+{
+    struct object_reader rd;
+    struct obj_put *st;
+    struct kv_list base = KV_LIST_INIT;
+    char *path;
+    bool ok;
+
+    if (!open_source(r, e, &rd)) {
+        object_reader_close(&rd);
+        return STEP_RESPOND;
+    }
+    st = obj_put_new(r, e->dst_account, e->dst_container, e->dst_object);
+    st->copy = true;
+    st->src = rd;   /* the state owns the open source from here */
+    http_date(ts_to_time_ceil(rd.meta.meta_timestamp), st->src_last_modified);
+    st->copied_from_account = quote(e->src_account);
+    path = xasprintf("%s/%s", e->src_container, e->src_object);
+    st->copied_from = quote(path);
+    free(path);
+    if (!source_span(r, st))
+        return STEP_RESPOND;
+    base_headers(r, &st->src.meta, &base);
+    ok = obj_put_prepare(r, st, &base, st->src.meta.content_type);
+    kv_release(&base);
+    if (!ok)
+        return STEP_RESPOND;
+    if (st->src_len == st->src.meta.size && !st->expect_etag[0] && !st->etag_bad)
+        memcpy(st->expect_etag, st->src.meta.etag, sizeof(st->expect_etag));
+    req_defer(r, obj_put_commit);
+    return STEP_DEFER;
+}
+
+/* The destination names must pass the same checks as a PUT's. */
+static bool check_dest(struct request *r, const struct copy_ends *e)
+{
+    char msg[256] = "";
+    int status = check_names(r->srv->cfg, e->dst_account, e->dst_container, e->dst_object, msg,
+                             sizeof(msg));
+
+    if (status == 400)
+        resp_text(r, 400, "text/plain", msg);
+    else if (status)
+        resp_error(r, status, msg[0] ? msg : NULL);
+    return status == 0;
+}
+
+static enum step copy_start(struct request *r)
+{
+    const char *dest = req_header(r, "Destination");
+    struct copy_ends e = {0};
+    enum step s = STEP_RESPOND;
+    bool ok;
+
+    if (!dest) {
+        resp_error(r, 412, "Destination header required");
+        return STEP_RESPOND;
+    }
+    if (!split_dest(dest, &e.dst_container, &e.dst_object)) {
+        resp_error(r, 412, "Destination header must be of the form <container name>/<object name>");
+        return STEP_RESPOND;
+    }
+    e.dst_account = other_account(r, "Destination-Account", &ok);
+    e.src_account = xstrdup(r->account);
+    e.src_container = xstrdup(r->container);
+    e.src_object = xstrdup(r->object);
+    if (ok && check_dest(r, &e))
+        s = copy_run(r, &e);
+    ends_release(&e);
+    return s;
+}
+
+enum step obj_copy_from_start(struct request *r)
+{
+    struct copy_ends e = {0};
+    enum step s = STEP_RESPOND;
+    bool ok;
+
+    if (r->has_length && r->content_length > 0) {
+        resp_text(r, 400, "text/plain", "Copy requests require a zero byte body");
+        return STEP_RESPOND;
+    }
+    e.src_account = other_account(r, "X-Copy-From-Account", &ok);
+    if (ok && !split_dest(req_header(r, "X-Copy-From"), &e.src_container, &e.src_object)) {
+        resp_error(r, 412, "X-Copy-From header must be of the form <container name>/<object name>");
+        ok = false;
+    }
+    e.dst_account = xstrdup(r->account);
+    e.dst_container = xstrdup(r->container);
+    e.dst_object = xstrdup(r->object);
+    if (ok)
+        s = copy_run(r, &e);
+    ends_release(&e);
+    return s;
+}
+
+const struct handler_ops object_copy_ops = {.start = copy_start};

@@ -1,0 +1,217 @@
+"""Durability: restarts, kill -9 during uploads, clients that vanish.
+
+The restart and crash tests start their own `swiftlet serve --data DIR`
+(swiftlet_only); the disconnect test runs against any server."""
+
+import hashlib
+import os
+import random
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote, urlparse
+
+import pytest
+import requests
+
+from conftest import new_session
+
+
+def md5(b):
+    return hashlib.md5(b).hexdigest()
+
+
+@pytest.fixture
+def data_dir():
+    d = tempfile.mkdtemp(prefix="swiftlet-dur-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.swiftlet_only
+def test_restart_persistence(spawn, data_dir):
+    srv = spawn(data_dir)
+    surl, tok = srv.auth()
+    s = new_session(tok)
+    objs = {"o/%03d" % i: os.urandom(random.randint(0, 200000))
+            for i in range(40)}
+    assert s.put(surl + "/keep", headers={"X-Container-Meta-Color":
+                                          "red"}).status_code == 201
+    assert s.post(surl, headers={"X-Account-Meta-Mark": "m"}).status_code \
+        == 204
+    for name, body in objs.items():
+        r = s.put(surl + "/keep/" + name, data=body,
+                  headers={"X-Object-Meta-Len": str(len(body)),
+                           "Content-Type": "application/x-test"})
+        assert r.status_code == 201
+    assert s.delete(surl + "/keep/o/000").status_code == 204
+    del objs["o/000"]
+    assert srv.stop() == 0
+
+    srv2 = spawn(data_dir)
+    surl, tok = srv2.auth()
+    s = new_session(tok)
+    h = s.head(surl + "/keep").headers
+    assert h["X-Container-Meta-Color"] == "red"
+    assert h["X-Container-Object-Count"] == str(len(objs))
+    assert h["X-Container-Bytes-Used"] == \
+        str(sum(len(b) for b in objs.values()))
+    assert s.head(surl).headers["X-Account-Meta-Mark"] == "m"
+    r = s.get(surl + "/keep", params={"format": "json"})
+    assert [o["name"] for o in r.json()] == sorted(objs)
+    for name, body in objs.items():
+        r = s.get(surl + "/keep/" + name)
+        assert r.status_code == 200
+        assert r.content == body
+        assert r.headers["Etag"] == md5(body)
+        assert r.headers["X-Object-Meta-Len"] == str(len(body))
+        assert r.headers["Content-Type"] == "application/x-test"
+    assert s.get(surl + "/keep/o/000").status_code == 404
+
+
+def _uploader(idx, url, token, stop, acked, tried, lock):
+    s = requests.Session()
+    s.headers["X-Auth-Token"] = token
+    n = 0
+    rnd = random.Random(idx * 7919 + int(time.time()))
+    while not stop.is_set():
+        name = "w%d/%05d" % (idx, n)
+        n += 1
+        body = os.urandom(rnd.choice([0, 1, 100, 4096, 65536, 300000,
+                                      rnd.randint(1, 1 << 20)]))
+        digest = md5(body)
+        with lock:
+            tried[name] = (digest, len(body))
+        try:
+            r = s.put(url + "/" + name, data=body, timeout=20)
+        except requests.RequestException:
+            return
+        if r.status_code == 201:
+            assert r.headers["Etag"] == digest
+            with lock:
+                acked[name] = (digest, len(body))
+
+
+@pytest.mark.swiftlet_only
+@pytest.mark.parametrize("round_no", [1, 2, 3])
+def test_crash_kill9(spawn, data_dir, round_no):
+    srv = spawn(data_dir)
+    surl, tok = srv.auth()
+    url = surl + "/crash"
+    assert new_session(tok).put(url).status_code == 201
+    acked, tried, lock, stop = {}, {}, threading.Lock(), threading.Event()
+    threads = [threading.Thread(target=_uploader,
+                                args=(i, url, tok, stop, acked, tried, lock))
+               for i in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(random.uniform(1.0, 3.0))
+    srv.kill9()
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert len(acked) > 0, "no upload was acknowledged before the kill"
+
+    srv2 = spawn(data_dir)
+    surl, tok = srv2.auth()
+    url = surl + "/crash"
+    s = new_session(tok)
+
+    listed, marker = {}, ""
+    while True:
+        r = s.get(url, params={"format": "json", "marker": marker})
+        if r.status_code == 204 or not r.json():
+            break
+        for o in r.json():
+            listed[o["name"]] = o
+        marker = r.json()[-1]["name"]
+    missing = sorted(set(acked) - set(listed))
+    assert not missing, "acknowledged but not listed: %s" % missing[:10]
+
+    local = threading.local()
+
+    def check(name):
+        if not hasattr(local, "s"):
+            local.s = new_session(tok)
+        r = local.s.get(url + "/" + quote(name))
+        if r.status_code == 404 and name not in acked:
+            return None
+        assert r.status_code == 200, (name, r.status_code)
+        body_md5 = md5(r.content)
+        # never a partial body: what is visible is complete and intact
+        assert r.headers["Etag"] == body_md5, name
+        assert body_md5 == tried[name][0], name
+        assert len(r.content) == tried[name][1], name
+        if name in listed:
+            assert listed[name]["hash"] == body_md5
+            assert listed[name]["bytes"] == len(r.content)
+        return name
+
+    with ThreadPoolExecutor(8) as ex:
+        seen = [n for n in ex.map(check, sorted(set(tried) | set(listed)))
+                if n]
+    assert set(acked) <= set(seen)
+    for name in listed:
+        assert name in tried, "listed object nobody uploaded: %s" % name
+    # the server still takes writes
+    assert s.put(url + "/after", data=b"ok").status_code == 201
+
+
+def _partial_put(container_url, token, name, chunked):
+    u = urlparse(container_url)
+    with socket.create_connection((u.hostname, u.port), timeout=10) as sk:
+        head = ("PUT %s/%s HTTP/1.1\r\nHost: %s\r\nX-Auth-Token: %s\r\n"
+                % (u.path, name, u.netloc, token))
+        if chunked:
+            head += "Transfer-Encoding: chunked\r\n\r\n"
+            sk.sendall(head.encode() + b"10000\r\n" + b"x" * 5000)
+        else:
+            head += "Content-Length: 1000000\r\n\r\n"
+            sk.sendall(head.encode() + b"x" * 50000)
+        time.sleep(0.3)
+        # RST rather than FIN, like a client that dies
+        sk.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                      b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+
+def test_client_disconnect_mid_upload(server, sess, token, container):
+    for i, chunked in enumerate([False, True, False, True]):
+        _partial_put(container, token, "partial-%d" % i, chunked)
+    time.sleep(1.0)
+    assert sess.get(server.base + "/healthcheck").status_code == 200
+    for i in range(4):
+        assert sess.head(container + "/partial-%d" % i).status_code == 404
+    r = sess.get(container, params={"format": "json"})
+    assert r.status_code == 200
+    assert r.json() == []
+    # the server keeps serving
+    assert sess.put(container + "/whole", data=b"fine").status_code == 201
+    assert sess.get(container + "/whole").content == b"fine"
+    # an interrupted overwrite leaves the old object in place
+    _partial_put(container, token, "whole", False)
+    time.sleep(0.5)
+    r = sess.get(container + "/whole")
+    assert r.status_code == 200 and r.content == b"fine"
+
+
+def test_many_connections_keep_working(server, token, container):
+    # several clients at once, each with keep-alive: nothing is lost
+    local = threading.local()
+
+    def work(i):
+        if not hasattr(local, "s"):
+            local.s = new_session(token)
+        body = ("%d" % i).encode() * 100
+        r = local.s.put(container + "/k%03d" % i, data=body)
+        assert r.status_code == 201
+        r = local.s.get(container + "/k%03d" % i)
+        assert r.content == body
+        return i
+
+    with ThreadPoolExecutor(16) as ex:
+        assert sorted(ex.map(work, range(200))) == list(range(200))
+    s = new_session(token)
+    assert s.head(container).headers["X-Container-Object-Count"] == "200"

@@ -1,0 +1,716 @@
+/* tests/unit/test_storage.c: unit tests of storage/dg.c, storage/io.c and
+ * storage/object.c: disk group identity and state, the name hash, the
+ * replica fan-out in both I/O modes, and objects (round trip, ETag check,
+ * newest wins, tombstones, .meta, corrupt replicas, quorum, temp files).
+ * The object tests run twice: once with io_uring (when the kernel allows
+ * it) and once with the pwrite fallback. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../common/hash.h"
+#include "../../common/kv.h"
+#include "../../common/log.h"
+#include "../../common/timefmt.h"
+#include "../../storage/dg.h"
+#include "../../storage/io.h"
+#include "../../storage/object.h"
+
+#define NDG 5
+#define CLUSTER "0123456789abcdef0123456789abcdef"
+#define OTHER_CLUSTER "fedcba9876543210fedcba9876543210"
+
+static char root[64];
+static struct disk_group *dgs[NDG];
+
+/* ---- helpers ---- */
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static void rm_rf(const char *p)
+{
+    nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void make_root(void)
+{
+    strcpy(root, "/tmp/swiftlet-test-XXXXXX");
+    assert_non_null(mkdtemp(root));
+}
+
+/* Regular files in dir (0 when it does not exist). */
+static int count_files(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    if (!d)
+        return 0;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name), sl = strlen(suffix);
+        if (e->d_name[0] != '.' && l >= sl && strcmp(e->d_name + l - sl, suffix) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static void placement_for(struct placement *pl, const char *obj, size_t n_dg)
+{
+    memset(pl, 0, sizeof(*pl));
+    pl->kind = ITEM_OBJECT;
+    name_hash(CLUSTER, "AUTH_test", "c", obj, pl->hash);
+    hex_encode(pl->hash, 16, pl->hash_hex);
+    pl->part = 7;
+    for (size_t i = 0; i < n_dg; i++)
+        pl->dg[i] = dgs[i];
+    pl->n_dg = n_dg;
+    pl->n_primary = REPLICAS;
+}
+
+static int count_on(const struct placement *pl, size_t i, const char *suffix)
+{
+    char *dir = placement_dir(pl, dgs[i]);
+    int n = count_files(dir, suffix);
+
+    free(dir);
+    return n;
+}
+
+static void fill(uint8_t *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)((i * 131 + seed * 7 + (i >> 9)) & 0xff);
+}
+
+/* Write an object of n bytes (pattern seed) at ts; returns commit's code. */
+static int put(const struct placement *pl, int64_t ts, size_t n, unsigned seed,
+               const char *ctype, const char *expect)
+{
+    struct object_writer *w;
+    struct object_meta m;
+    uint8_t *body = malloc(n ? n : 1);
+    int rc;
+
+    fill(body, n, seed);
+    rc = object_writer_open(&w, pl, "/AUTH_test/c/o", ts);
+    if (rc < 0) {
+        free(body);
+        return rc;
+    }
+    /* Odd chunk sizes, as a client's body arrives. */
+    for (size_t off = 0; off < n;) {
+        size_t c = MIN(n - off, (size_t)65521);
+        assert_int_equal(object_writer_write(w, body + off, c), 0);
+        off += c;
+    }
+    assert_int_equal(object_writer_size(w), n);
+    object_meta_init(&m);
+    m.content_type = ctype ? strdup(ctype) : NULL;
+    kv_add(&m.headers, "X-Object-Meta-Color", "blue");
+    kv_add(&m.headers, "X-Object-Meta-Raw", "caf\xe9");  /* not UTF-8 */
+    rc = object_writer_commit(w, &m, expect);
+    if (rc == 0) {
+        char etag[33];
+        md5_hex(body, n, etag);
+        assert_string_equal(m.etag, etag);
+        assert_int_equal(m.size, n);
+        assert_int_equal(m.crc32c, crc32c_update(0, body, n));
+        assert_int_equal(m.timestamp, ts);
+        assert_string_equal(m.name, "/AUTH_test/c/o");
+    }
+    object_meta_release(&m);
+    free(body);
+    return rc;
+}
+
+/* Read the object through object_open and compare with the pattern. */
+static void expect_body(const struct placement *pl, size_t n, unsigned seed)
+{
+    struct object_reader r;
+    uint8_t *want = malloc(n + 1), *got = malloc(n + 1);
+
+    fill(want, n, seed);
+    assert_int_equal(object_open(&r, pl), 0);
+    assert_true(r.fd >= 0);
+    assert_int_equal(r.meta.size, n);
+    assert_int_equal(pread(r.fd, got, n, (off_t)r.body_offset), (ssize_t)n);
+    assert_memory_equal(got, want, n);
+    object_reader_close(&r);
+    free(want);
+    free(got);
+}
+
+/* ---- fixtures ---- */
+
+static int setup_dgs(void)
+{
+    make_root();
+    for (size_t i = 0; i < NDG; i++) {
+        char *p = xasprintf("%s/dg%zu", root, i + 1);
+        if (dg_open(&dgs[i], p, (uint32_t)i + 1, CLUSTER, true) != 0)
+            return -1;
+        free(p);
+    }
+    return 0;
+}
+
+static int setup_uring(void **state)
+{
+    (void)state;
+    if (io_global_init("auto") != 0)
+        return -1;
+    return setup_dgs();
+}
+
+static int setup_sync(void **state)
+{
+    (void)state;
+    if (io_global_init("sync") != 0)
+        return -1;
+    return setup_dgs();
+}
+
+static int teardown_dgs(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NDG; i++) {
+        dg_close(dgs[i]);
+        dgs[i] = NULL;
+    }
+    rm_rf(root);
+    return 0;
+}
+
+/* Every object test starts with healthy disk groups. */
+static int reset_states(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < NDG; i++)
+        dg_set_state(dgs[i], DG_OK);
+    return 0;
+}
+
+/* ---- disk groups ---- */
+
+static void test_dg_create_reopen_mismatch(void **state)
+{
+    struct disk_group *dg;
+    char cl[33];
+    (void)state;
+
+    make_root();
+    char *p = xasprintf("%s/a/b/dg", root);
+    assert_int_equal(dg_open(&dg, p, 4, CLUSTER, false), -ENOENT);
+    assert_int_equal(dg_open(&dg, p, 4, "not-hex", true), -EINVAL);
+    assert_int_equal(dg_open(&dg, p, 4, CLUSTER, true), 0);
+    assert_string_equal(dg_path(dg), p);
+    assert_int_equal(dg_id(dg), 4);
+    assert_true(dg_usable(dg));
+    dg_close(dg);
+
+    const char *sub[] = {"objects", "containers", "accounts", "tmp", "quarantined"};
+    for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+        struct stat st;
+        char *d = xasprintf("%s/%s", p, sub[i]);
+        assert_int_equal(stat(d, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        free(d);
+    }
+    assert_int_equal(dg_read_cluster(p, cl), 0);
+    assert_string_equal(cl, CLUSTER);
+
+    assert_int_equal(dg_open(&dg, p, 4, CLUSTER, false), 0);
+    dg_close(dg);
+    /* Mounted in the wrong place: refused even with create. */
+    assert_int_equal(dg_open(&dg, p, 5, CLUSTER, true), -EINVAL);
+    assert_int_equal(dg_open(&dg, p, 4, OTHER_CLUSTER, true), -EINVAL);
+    assert_null(dg);
+
+    /* A damaged identity file is refused. */
+    char *id = xasprintf("%s/.swiftlet-dg", p);
+    FILE *f = fopen(id, "w");
+    fputs("garbage\n", f);
+    fclose(f);
+    assert_int_equal(dg_open(&dg, p, 4, CLUSTER, false), -EINVAL);
+    assert_int_equal(dg_read_cluster(p, cl), -EINVAL);
+    free(id);
+    free(p);
+    rm_rf(root);
+}
+
+static void test_dg_state(void **state)
+{
+    static const struct {
+        int rc;
+        enum dg_state want;
+        const char *name;
+    } cases[] = {
+        {-EIO, DG_ERROR, "error"},   {-ENOSPC, DG_FULL, "full"}, {-EROFS, DG_READONLY, "readonly"},
+        {-ENOENT, DG_OK, "ok"},      {-EPERM, DG_OK, "ok"},      {0, DG_OK, "ok"},
+    };
+    struct disk_group *dg;
+    uint64_t fr, tot;
+    (void)state;
+
+    make_root();
+    assert_int_equal(dg_open(&dg, root, 1, CLUSTER, true), 0);
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        dg_set_state(dg, DG_OK);
+        dg_note_result(dg, cases[i].rc);
+        assert_int_equal(dg_state(dg), cases[i].want);
+        assert_string_equal(dg_state_name(dg_state(dg)), cases[i].name);
+        assert_int_equal(dg_usable(dg), cases[i].want == DG_OK);
+    }
+    /* The first failure sticks: it names the cause. */
+    dg_set_state(dg, DG_OK);
+    dg_note_result(dg, -ENOSPC);
+    dg_note_result(dg, -EIO);
+    assert_int_equal(dg_state(dg), DG_FULL);
+    assert_int_equal(dg_space(dg, &fr, &tot), 0);
+    assert_true(tot > 0 && fr <= tot);
+    dg_close(dg);
+    rm_rf(root);
+}
+
+static void test_name_hash(void **state)
+{
+    uint8_t a[16], b[16], want[16];
+    struct placement pl = {.kind = ITEM_CONTAINER, .part = 1023};
+    (void)state;
+
+    name_hash(CLUSTER, "AUTH_a", "c", "o/x", a);
+    name_hash(CLUSTER, "AUTH_a", "c", "o/x", b);
+    assert_memory_equal(a, b, 16);
+    md5_raw(CLUSTER "/AUTH_a/c/o/x", strlen(CLUSTER "/AUTH_a/c/o/x"), want);
+    assert_memory_equal(a, want, 16);
+    /* Keyed: another cluster hashes the same name elsewhere. */
+    name_hash(OTHER_CLUSTER, "AUTH_a", "c", "o/x", b);
+    assert_memory_not_equal(a, b, 16);
+    /* Account, container and object levels differ. */
+    name_hash(CLUSTER, "AUTH_a", NULL, NULL, a);
+    md5_raw(CLUSTER "/AUTH_a", strlen(CLUSTER "/AUTH_a"), want);
+    assert_memory_equal(a, want, 16);
+    name_hash(CLUSTER, "AUTH_a", "c", NULL, b);
+    assert_memory_not_equal(a, b, 16);
+
+    memcpy(pl.hash, b, 16);
+    hex_encode(b, 16, pl.hash_hex);
+    make_root();
+    struct disk_group *dg;
+    assert_int_equal(dg_open(&dg, root, 1, CLUSTER, true), 0);
+    char *dir = placement_dir(&pl, dg);
+    char *want_dir = xasprintf("%s/containers/1023/%s/%s", root, pl.hash_hex + 29, pl.hash_hex);
+    assert_string_equal(dir, want_dir);
+    free(dir);
+    free(want_dir);
+    dg_close(dg);
+    rm_rf(root);
+}
+
+/* ---- fan-out ---- */
+
+static void fanout_case(const char *mode)
+{
+    const size_t big = 3 * 1024 * 1024 + 17;
+    uint8_t *buf = malloc(big), *back = malloc(big);
+    int fds[4];
+    struct fanout *f;
+
+    assert_int_equal(io_global_init(mode), 0);
+    make_root();
+    for (int i = 0; i < 2; i++) {
+        char *p = xasprintf("%s/f%d", root, i);
+        fds[i] = open(p, O_RDWR | O_CREAT | O_EXCL, 0644);
+        assert_true(fds[i] >= 0);
+        free(p);
+    }
+    fds[2] = open("/dev/full", O_WRONLY);   /* every write: ENOSPC */
+    char *ro = xasprintf("%s/f0", root);
+    fds[3] = open(ro, O_RDONLY);             /* every write: EBADF */
+    free(ro);
+    assert_int_equal(fanout_new(&f, fds, 4), 0);
+    fill(buf, big, 3);
+    assert_int_equal(fanout_write(f, buf, 1000), 2);
+    assert_int_equal(fanout_result(f, 0), 0);
+    assert_int_equal(fanout_result(f, 1), 0);
+    assert_int_equal(fanout_result(f, 2), -ENOSPC);
+    assert_int_equal(fanout_result(f, 3), -EBADF);
+    assert_int_equal(fanout_write(f, buf + 1000, big - 1000), 2);
+    assert_int_equal(fanout_write(f, buf, 0), 2);
+    assert_int_equal(fanout_offset(f), big);
+    assert_int_equal(fanout_sync(f), 2);
+    fanout_fail(f, 1, -EIO);
+    assert_int_equal(fanout_result(f, 1), -EIO);
+    assert_int_equal(fanout_write(f, "x", 1), 1);
+    for (int i = 0; i < 2; i++) {
+        struct stat st;
+        assert_int_equal(fstat(fds[i], &st), 0);
+        assert_int_equal(st.st_size, i == 0 ? big + 1 : big);
+        assert_int_equal(pread(fds[i], back, big, 0), (ssize_t)big);
+        assert_memory_equal(back, buf, big);
+    }
+    fanout_free(f);
+    for (int i = 0; i < 4; i++)
+        close(fds[i]);
+    assert_int_equal(fsync_dir(root), 0);
+    assert_int_equal(fsync_dir("/nonexistent/dir"), -ENOENT);
+    rm_rf(root);
+    free(buf);
+    free(back);
+}
+
+static void test_fanout_modes(void **state)
+{
+    struct fanout *f;
+    int fd = 0;
+    (void)state;
+
+    assert_int_equal(io_global_init("bogus"), -EINVAL);
+    assert_int_equal(fanout_new(&f, &fd, 0), -EINVAL);
+    fanout_case("sync");
+    assert_int_equal(io_mode_in_use(), IO_SYNC);
+    fanout_case("auto");
+    printf("auto io mode: %s\n", io_mode_in_use() == IO_URING ? "io_uring" : "sync");
+    setenv("SWIFTLET_IO", "sync", 1);
+    assert_int_equal(io_global_init("uring"), 0);
+    assert_int_equal(io_mode_in_use(), IO_SYNC);
+    unsetenv("SWIFTLET_IO");
+}
+
+/* ---- objects ---- */
+
+static void test_object_round_trip(void **state)
+{
+    struct placement pl;
+    struct object_reader r;
+    char tmpdir[128];
+    (void)state;
+
+    placement_for(&pl, "round-trip", NDG);
+    int64_t ts = ts_now();
+    assert_int_equal(put(&pl, ts, 300000, 1, "text/plain", NULL), 0);
+    for (size_t i = 0; i < NDG; i++)
+        assert_int_equal(count_on(&pl, i, ".data"), i < REPLICAS);
+    for (size_t i = 0; i < NDG; i++) {
+        snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", dg_path(dgs[i]));
+        assert_int_equal(count_files(tmpdir, ""), 0);
+    }
+    expect_body(&pl, 300000, 1);
+    assert_int_equal(object_open(&r, &pl), 0);
+    assert_string_equal(r.meta.name, "/AUTH_test/c/o");
+    assert_string_equal(r.meta.content_type, "text/plain");
+    assert_int_equal(r.meta.timestamp, ts);
+    assert_int_equal(r.meta.meta_timestamp, ts);
+    assert_string_equal(kv_get(&r.meta.headers, "x-object-meta-color"), "blue");
+    assert_string_equal(kv_get(&r.meta.headers, "X-Object-Meta-Raw"), "caf\xe9");
+    assert_non_null(r.dg);
+    object_reader_close(&r);
+
+    /* The auditor's check of one replica, body included. */
+    struct object_meta m;
+    char t[TS_STRLEN], *dir = placement_dir(&pl, dgs[1]);
+    ts_format(ts, t);
+    char *path = xasprintf("%s/%s.data", dir, t);
+    assert_int_equal(object_check_file(path, true, &m), 0);
+    assert_int_equal(m.size, 300000);
+    object_meta_release(&m);
+    free(path);
+    free(dir);
+
+    /* An empty body and a correct expected ETag. */
+    placement_for(&pl, "empty", NDG);
+    assert_int_equal(put(&pl, ts_now(), 0, 0, NULL, "D41D8CD98F00B204E9800998ECF8427E"), 0);
+    assert_int_equal(object_stat(&m, &pl), 0);
+    assert_int_equal(m.size, 0);
+    assert_null(m.content_type);
+    assert_string_equal(m.etag, "d41d8cd98f00b204e9800998ecf8427e");
+    object_meta_release(&m);
+}
+
+static void test_object_etag_mismatch(void **state)
+{
+    struct placement pl;
+    struct object_reader r;
+    char tmpdir[128];
+    (void)state;
+
+    placement_for(&pl, "etag", NDG);
+    assert_int_equal(put(&pl, ts_now(), 5000, 2, NULL, "00000000000000000000000000000000"),
+                     ERR_ETAG);
+    for (size_t i = 0; i < NDG; i++) {
+        assert_int_equal(count_on(&pl, i, ""), 0);
+        snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", dg_path(dgs[i]));
+        assert_int_equal(count_files(tmpdir, ""), 0);
+    }
+    assert_int_equal(object_open(&r, &pl), -ENOENT);
+    object_reader_close(&r);
+}
+
+static void test_object_newest_wins(void **state)
+{
+    struct placement pl;
+    struct object_reader r;
+    (void)state;
+
+    placement_for(&pl, "newest", NDG);
+    int64_t t1 = ts_now();
+    assert_int_equal(put(&pl, t1, 1000, 1, NULL, NULL), 0);
+    /* dg1 misses the second version, which goes to a handoff instead. */
+    dg_set_state(dgs[0], DG_ERROR);
+    int64_t t2 = ts_now();
+    assert_int_equal(put(&pl, t2, 2000, 2, NULL, NULL), 0);
+    assert_int_equal(count_on(&pl, 3, ".data"), 1);
+    assert_int_equal(count_on(&pl, 4, ".data"), 0);
+    dg_set_state(dgs[0], DG_OK);
+    /* Old files were cleaned up where the new one landed. */
+    assert_int_equal(count_on(&pl, 0, ".data"), 1);
+    assert_int_equal(count_on(&pl, 1, ".data"), 1);
+    expect_body(&pl, 2000, 2);
+    assert_int_equal(object_open(&r, &pl), 0);
+    assert_int_equal(r.meta.timestamp, t2);
+    assert_ptr_not_equal(r.dg, dgs[0]);
+    object_reader_close(&r);
+
+    /* An older write landing late does not win, and is cleaned away. */
+    assert_int_equal(put(&pl, t1 - 5, 10, 9, NULL, NULL), 0);
+    expect_body(&pl, 2000, 2);
+    assert_int_equal(count_on(&pl, 1, ".data"), 1);
+}
+
+static void test_object_tombstone(void **state)
+{
+    struct placement pl;
+    struct object_reader r;
+    struct object_meta m;
+    (void)state;
+
+    placement_for(&pl, "tomb", NDG);
+    assert_int_equal(put(&pl, ts_now(), 100, 1, NULL, NULL), 0);
+    int64_t td = ts_now();
+    assert_int_equal(object_delete(&pl, "/AUTH_test/c/tomb", td), 0);
+    assert_int_equal(object_open(&r, &pl), ERR_DELETED);
+    assert_int_equal(r.meta.timestamp, td);
+    assert_int_equal(r.fd, -1);
+    object_reader_close(&r);
+    assert_int_equal(object_stat(&m, &pl), ERR_DELETED);
+    object_meta_release(&m);
+    for (size_t i = 0; i < REPLICAS; i++) {
+        assert_int_equal(count_on(&pl, i, ".ts"), 1);
+        assert_int_equal(count_on(&pl, i, ".data"), 0);
+    }
+    assert_int_equal(object_post(&pl, ts_now(), NULL, &m.headers), ERR_DELETED);
+    /* A newer write brings it back and removes the tombstones. */
+    assert_int_equal(put(&pl, ts_now(), 50, 4, NULL, NULL), 0);
+    expect_body(&pl, 50, 4);
+    assert_int_equal(count_on(&pl, 0, ".ts"), 0);
+}
+
+static void test_object_meta_applied(void **state)
+{
+    struct placement pl;
+    struct object_meta m;
+    struct kv_list h = KV_LIST_INIT;
+    (void)state;
+
+    placement_for(&pl, "meta", NDG);
+    assert_int_equal(object_post(&pl, ts_now(), NULL, &h), -ENOENT);
+    int64_t t1 = ts_now();
+    assert_int_equal(put(&pl, t1, 10, 1, "text/plain", NULL), 0);
+    kv_add(&h, "X-Object-Meta-Shape", "round");
+    int64_t t2 = ts_now();
+    assert_int_equal(object_post(&pl, t2, "image/png", &h), 0);
+    assert_int_equal(object_stat(&m, &pl), 0);
+    assert_int_equal(m.timestamp, t1);
+    assert_int_equal(m.meta_timestamp, t2);
+    assert_string_equal(m.content_type, "image/png");
+    assert_string_equal(kv_get(&m.headers, "X-Object-Meta-Shape"), "round");
+    assert_null(kv_get(&m.headers, "X-Object-Meta-Color"));   /* replaced */
+    object_meta_release(&m);
+
+    /* A later POST without a content type keeps the one in force. */
+    kv_set(&h, "X-Object-Meta-Shape", "square");
+    int64_t t3 = ts_now();
+    assert_int_equal(object_post(&pl, t3, NULL, &h), 0);
+    assert_int_equal(count_on(&pl, 0, ".meta"), 1);
+    assert_int_equal(object_stat(&m, &pl), 0);
+    assert_int_equal(m.meta_timestamp, t3);
+    assert_string_equal(m.content_type, "image/png");
+    assert_string_equal(kv_get(&m.headers, "X-Object-Meta-Shape"), "square");
+    object_meta_release(&m);
+
+    /* A new PUT supersedes the .meta files. */
+    assert_int_equal(put(&pl, ts_now(), 10, 1, "text/plain", NULL), 0);
+    assert_int_equal(count_on(&pl, 0, ".meta"), 0);
+    assert_int_equal(object_stat(&m, &pl), 0);
+    assert_string_equal(m.content_type, "text/plain");
+    assert_int_equal(m.meta_timestamp, m.timestamp);
+    object_meta_release(&m);
+    kv_release(&h);
+}
+
+/* Damage the .data of replica i: flip a byte at off from the end (off > 0)
+ * or truncate to len (off == 0). */
+static void damage(const struct placement *pl, size_t i, int64_t ts, off_t off, off_t len)
+{
+    char t[TS_STRLEN], *dir = placement_dir(pl, dgs[i]);
+    ts_format(ts, t);
+    char *path = xasprintf("%s/%s.data", dir, t);
+    int fd = open(path, O_RDWR);
+    struct stat st;
+    uint8_t b;
+
+    assert_true(fd >= 0);
+    assert_int_equal(fstat(fd, &st), 0);
+    if (off > 0) {
+        assert_int_equal(pread(fd, &b, 1, st.st_size - off), 1);
+        b ^= 0x5a;
+        assert_int_equal(pwrite(fd, &b, 1, st.st_size - off), 1);
+    } else {
+        assert_int_equal(ftruncate(fd, len), 0);
+    }
+    close(fd);
+    free(path);
+    free(dir);
+}
+
+static void test_object_corrupt_fallback(void **state)
+{
+    struct placement pl;
+    struct object_reader r;
+    struct object_meta m;
+    (void)state;
+
+    placement_for(&pl, "corrupt", NDG);
+    int64_t ts = ts_now();
+    assert_int_equal(put(&pl, ts, 4096, 5, NULL, NULL), 0);
+    damage(&pl, 0, ts, 1, 0);           /* the JSON checksum */
+    assert_int_equal(object_open(&r, &pl), 0);
+    assert_ptr_equal(r.dg, dgs[1]);
+    object_reader_close(&r);
+    assert_true(dg_usable(dgs[0]));     /* corruption is the auditor's job */
+    damage(&pl, 1, ts, 0, 100);         /* truncated */
+    expect_body(&pl, 4096, 5);
+    damage(&pl, 2, ts, 30, 0);          /* inside the JSON */
+    assert_int_equal(object_open(&r, &pl), -EIO);
+    object_reader_close(&r);
+
+    char t[TS_STRLEN], *dir = placement_dir(&pl, dgs[2]);
+    ts_format(ts, t);
+    char *path = xasprintf("%s/%s.data", dir, t);
+    assert_int_equal(object_check_file(path, false, &m), ERR_CORRUPT);
+    object_meta_release(&m);
+    free(path);
+    free(dir);
+}
+
+static void test_object_quorum(void **state)
+{
+    struct placement pl;
+    struct object_writer *w;
+    struct object_meta m;
+    (void)state;
+
+    placement_for(&pl, "quorum", REPLICAS);     /* no handoffs */
+    dg_set_state(dgs[0], DG_ERROR);
+    assert_int_equal(put(&pl, ts_now(), 100, 1, NULL, NULL), 0);   /* 2 of 3 */
+    dg_set_state(dgs[2], DG_FULL);
+    assert_int_equal(object_writer_open(&w, &pl, "/AUTH_test/c/quorum", ts_now()), ERR_QUORUM);
+    object_meta_init(&m);
+    assert_int_equal(object_post(&pl, ts_now(), NULL, &m.headers), ERR_QUORUM);
+    /* One healthy replica still serves reads. */
+    expect_body(&pl, 100, 1);
+    /* A delete without quorum fails, but the one tombstone it wrote is
+     * newest and wins (newest-wins makes a partial write harmless). */
+    assert_int_equal(object_delete(&pl, "/AUTH_test/c/quorum", ts_now()), ERR_QUORUM);
+    assert_int_equal(object_stat(&m, &pl), ERR_DELETED);
+    object_meta_release(&m);
+}
+
+static void test_object_tmp_failure_uses_handoff(void **state)
+{
+    struct placement pl;
+    char *tmp = xasprintf("%s/tmp", dg_path(dgs[1]));
+    (void)state;
+
+    placement_for(&pl, "handoff", NDG);
+    assert_int_equal(rmdir(tmp), 0);        /* temp file cannot be made on dg2 */
+    assert_int_equal(put(&pl, ts_now(), 10, 1, NULL, NULL), 0);
+    assert_int_equal(mkdir(tmp, 0755), 0);
+    assert_int_equal(count_on(&pl, 1, ".data"), 0);
+    assert_int_equal(count_on(&pl, 3, ".data"), 1);
+    expect_body(&pl, 10, 1);
+    free(tmp);
+}
+
+static void test_object_tmp_cleanup(void **state)
+{
+    struct placement pl;
+    struct object_writer *w;
+    char tmpdir[128];
+    (void)state;
+
+    placement_for(&pl, "abort", NDG);
+    assert_int_equal(object_writer_open(&w, &pl, "/AUTH_test/c/abort", ts_now()), 0);
+    assert_int_equal(object_writer_write(w, "abc", 3), 0);
+    snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", dg_path(dgs[0]));
+    assert_int_equal(count_files(tmpdir, ".tmp"), 1);
+    object_writer_abort(w);
+    object_writer_abort(NULL);
+    assert_int_equal(count_files(tmpdir, ""), 0);
+    for (int i = 0; i < 3; i++) {
+        char *p = xasprintf("%s/left%d.tmp", tmpdir, i);
+        close(open(p, O_WRONLY | O_CREAT, 0644));
+        free(p);
+    }
+    assert_int_equal(count_files(tmpdir, ""), 3);
+    object_clean_tmp(dgs[0]);
+    assert_int_equal(count_files(tmpdir, ""), 0);
+}
+
+#define OBJECT_TESTS                                                                               \
+    cmocka_unit_test_setup(test_object_round_trip, reset_states),                                 \
+        cmocka_unit_test_setup(test_object_etag_mismatch, reset_states),                          \
+        cmocka_unit_test_setup(test_object_newest_wins, reset_states),                            \
+        cmocka_unit_test_setup(test_object_tombstone, reset_states),                              \
+        cmocka_unit_test_setup(test_object_meta_applied, reset_states),                           \
+        cmocka_unit_test_setup(test_object_corrupt_fallback, reset_states),                       \
+        cmocka_unit_test_setup(test_object_quorum, reset_states),                                 \
+        cmocka_unit_test_setup(test_object_tmp_failure_uses_handoff, reset_states),               \
+        cmocka_unit_test_setup(test_object_tmp_cleanup, reset_states)
+
+int main(void)
+{
+    const struct CMUnitTest basics[] = {
+        cmocka_unit_test(test_dg_create_reopen_mismatch),
+        cmocka_unit_test(test_dg_state),
+        cmocka_unit_test(test_name_hash),
+        cmocka_unit_test(test_fanout_modes),
+    };
+    const struct CMUnitTest objects_uring[] = {OBJECT_TESTS};
+    const struct CMUnitTest objects_sync[] = {OBJECT_TESTS};
+    int rc = 0;
+
+    log_min_level = LOG_OFF;    /* failures are provoked on purpose */
+    rc |= cmocka_run_group_tests_name("storage", basics, NULL, NULL);
+    rc |= cmocka_run_group_tests_name("objects (auto io)", objects_uring, setup_uring, teardown_dgs);
+    rc |= cmocka_run_group_tests_name("objects (sync io)", objects_sync, setup_sync, teardown_dgs);
+    return rc;
+}
