@@ -15,7 +15,8 @@ static json_t *swift_section(const struct config *c)
     json_object_set_new(s, "version", json_string(SWIFT_COMPAT_VERSION));
     json_object_set_new(s, "strict_cors_mode", json_true());
     json_object_set_new(s, "policies", json_pack("[o]", policy));
-    json_object_set_new(s, "allow_account_management", json_true());
+    /* Accounts are created on first use; PUT/DELETE of accounts is not offered. */
+    json_object_set_new(s, "allow_account_management", json_false());
     json_object_set_new(s, "account_autocreate", json_true());
     json_object_set_new(s, "max_file_size", json_integer((json_int_t)c->max_file_size));
     json_object_set_new(s, "max_meta_name_length", json_integer(c->max_meta_name_length));

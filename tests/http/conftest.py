@@ -126,7 +126,8 @@ class Server:
             return f.read()[-4000:].decode("utf-8", "replace")
 
     def stop(self, timeout=10.0):
-        """SIGTERM; return the exit status (None if it had to be killed)."""
+        """SIGTERM; return the exit status, or None if it was still running
+        after TIMEOUT seconds (it is then killed with SIGKILL)."""
         if self.proc is None or self.proc.poll() is not None:
             return None if self.proc is None else self.proc.returncode
         self.proc.send_signal(signal.SIGTERM)
@@ -200,9 +201,14 @@ def server():
         return
     srv = start_swiftlet(["--ephemeral"], expect_export=True)
     yield srv
+    t0 = time.monotonic()
     rc = srv.stop()
+    took = time.monotonic() - t0
+    log = srv.log()
     os.unlink(srv.log_path)
-    assert rc == 0, "swiftlet --ephemeral exited %r on SIGTERM" % rc
+    assert rc == 0, ("swiftlet --ephemeral: exit status %r %.1fs after "
+                     "SIGTERM (None: still running after 10s); log tail:\n%s"
+                     % (rc, took, log[-2000:]))
 
 
 @pytest.fixture
