@@ -99,7 +99,8 @@ static bool id_taken(const struct cluster_plan *p, uint32_t id)
 }
 
 /* Read existing identities; agree on the cluster id; give ids to new dgs. */
-static int plan_identities(struct cluster_plan *p, bool create, char *err, size_t errlen)
+static int plan_identities(struct cluster_plan *p, bool create, bool explicit_paths, char *err,
+                           size_t errlen)
 {
     p->ids = xcalloc(p->n, sizeof(*p->ids));
     p->has_identity = xcalloc(p->n, sizeof(*p->has_identity));
@@ -121,6 +122,16 @@ static int plan_identities(struct cluster_plan *p, bool create, char *err, size_
         memcpy(p->cluster, cl, 33);
         p->has_identity[i] = true;
     }
+    /* Disk groups listed in a config are mounts: one without an identity
+     * while its siblings have theirs is most likely a disk that is not
+     * mounted, and initialising the empty mount point would put data on the
+     * root filesystem. Under --data the directories are our own. */
+    for (size_t i = 0; explicit_paths && p->cluster[0] && i < p->n; i++)
+        if (!p->has_identity[i])
+            return fail(err, errlen, -ENOENT,
+                        "disk group %s has no identity file while the others belong to cluster "
+                        "%s: is its disk mounted?",
+                        p->paths[i], p->cluster);
     if (!p->cluster[0]) {
         uint8_t r[16];
         if (random_bytes(r, sizeof(r)) < 0)
@@ -223,7 +234,7 @@ int cluster_open(struct cluster **out, const struct config *cfg, unsigned ndg_de
     *out = NULL;
     rc = plan_paths(&p, cfg, ndg_default, create, err, errlen);
     if (rc == 0)
-        rc = plan_identities(&p, create, err, errlen);
+        rc = plan_identities(&p, create, cfg->n_disk_groups > 0, err, errlen);
     if (rc < 0)
         goto out_fail;
     memcpy(c->id, p.cluster, 33);

@@ -23,7 +23,7 @@
 /* The request state between start() and the deferred work. */
 struct account_req {
     struct listing_params lp;
-    struct kv_list meta;        /* POST: the keys to merge ("" removes) */
+    struct kv_list meta; /* POST: the keys to merge ("" removes) */
 };
 
 static void account_req_free(void *p)
@@ -57,7 +57,7 @@ static void answer_error(struct request *r, int status, const char *msg, const c
     if (msg && msg[0]) {
         resp_text(r, status, msg_type, msg);
         if (r->method == M_HEAD && status == 406)
-            buf_reset(&r->resp_body);   /* a standard page: none on HEAD */
+            buf_reset(&r->resp_body); /* a standard page: none on HEAD */
         return;
     }
     resp_error(r, status, NULL);
@@ -195,7 +195,7 @@ static int check_merged(struct request *r, const struct placement *pl, const str
     memset(&as, 0, sizeof(as));
     kv_init(&as.meta);
     if (db_account_stat(r->srv->db, pl, &as) != 0) {
-        account_stat_release(&as);     /* new account: only the request's keys */
+        account_stat_release(&as); /* new account: only the request's keys */
         kv_init(&as.meta);
     }
     for (size_t i = 0; i < meta->n; i++)

@@ -28,17 +28,17 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
     } else if (c >= 0xE0 && c <= 0xEF) {
         len = 3;
         if (c == 0xE0)
-            lo = 0xA0;      /* overlong below U+0800 */
+            lo = 0xA0; /* overlong below U+0800 */
         else if (c == 0xED)
-            hi = 0x9F;      /* U+D800..U+DFFF are surrogates */
+            hi = 0x9F; /* U+D800..U+DFFF are surrogates */
     } else if (c >= 0xF0 && c <= 0xF4) {
         len = 4;
         if (c == 0xF0)
-            lo = 0x90;      /* overlong below U+10000 */
+            lo = 0x90; /* overlong below U+10000 */
         else if (c == 0xF4)
-            hi = 0x8F;      /* past U+10FFFF */
+            hi = 0x8F; /* past U+10FFFF */
     } else {
-        return 0;           /* continuation byte, C0/C1 overlong, F5..FF */
+        return 0; /* continuation byte, C0/C1 overlong, F5..FF */
     }
     if (n < len || s[1] < lo || s[1] > hi)
         return 0;
@@ -136,7 +136,7 @@ void header_title_case(char *name)
         bool upper = ch >= 'A' && ch <= 'Z', lower = ch >= 'a' && ch <= 'z';
 
         if (ch == '_')
-            *p = '-';       /* the WSGI environ spells '-' as '_' */
+            *p = '-'; /* the WSGI environ spells '-' as '_' */
         if (upper && prev_letter)
             *p = (char)(ch - 'A' + 'a');
         else if (lower && !prev_letter)
@@ -146,9 +146,9 @@ void header_title_case(char *name)
 }
 
 struct collect_ctx {
-    const char *prefix;     /* "X-Container-Meta-" */
-    char remove[64];        /* "X-Remove-Container-Meta-" */
-    bool removals;          /* this pass collects the X-Remove-* headers */
+    const char *prefix; /* "X-Container-Meta-" */
+    char remove[64];    /* "X-Remove-Container-Meta-" */
+    bool removals;      /* this pass collects the X-Remove-* headers */
     struct kv_list *out;
 };
 
@@ -176,8 +176,7 @@ static int collect_cb(void *vctx, const char *name, const char *value)
     return 0;
 }
 
-void collect_meta(const struct request *r, const char *prefix, bool removals,
-                  struct kv_list *out)
+void collect_meta(const struct request *r, const char *prefix, bool removals, struct kv_list *out)
 {
     struct collect_ctx ctx = {.prefix = prefix, .removals = true, .out = out};
 

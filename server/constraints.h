@@ -43,8 +43,7 @@ int check_names_for(const struct config *c, enum http_method m, const char *acco
  * A later header for the same key replaces an earlier one, and a value
  * sent beats a removal of the same key (Swift applies removals first).
  * out is initialised by the caller. */
-void collect_meta(const struct request *r, const char *prefix, bool removals,
-                  struct kv_list *out);
+void collect_meta(const struct request *r, const char *prefix, bool removals, struct kv_list *out);
 
 /* Swift's check_metadata over the metadata a request sets (prefix is the
  * "X-<Level>-Meta-" in use): empty name, name/value lengths, count and

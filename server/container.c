@@ -37,7 +37,7 @@ static const struct {
 /* The request state between start() and the deferred work. */
 struct container_req {
     struct listing_params lp;
-    struct kv_list meta;        /* PUT/POST: the keys to merge ("" removes) */
+    struct kv_list meta; /* PUT/POST: the keys to merge ("" removes) */
 };
 
 static void container_req_free(void *p)
@@ -71,7 +71,7 @@ static void answer_error(struct request *r, int status, const char *msg, const c
     if (msg && msg[0]) {
         resp_text(r, status, msg_type, msg);
         if (r->method == M_HEAD && status == 406)
-            buf_reset(&r->resp_body);   /* a standard page: none on HEAD */
+            buf_reset(&r->resp_body); /* a standard page: none on HEAD */
         return;
     }
     resp_error(r, status, NULL);
@@ -116,7 +116,7 @@ static void add_stats_headers(struct request *r, const struct container_stat *cs
 /* The listing being built, and what path= filters out. */
 struct list_ctx {
     struct listing_out out;
-    const char *path_prefix;    /* NULL without path= */
+    const char *path_prefix; /* NULL without path= */
     unsigned limit;
 };
 
@@ -127,7 +127,7 @@ static int list_cb(void *vctx, const struct list_entry *e)
     if (ctx->path_prefix && listing_path_skip(ctx->path_prefix, e))
         return 0;
     if (ctx->out.count >= ctx->limit)
-        return -ECANCELED;      /* path=: enough rows; stop the scan */
+        return -ECANCELED; /* path=: enough rows; stop the scan */
     return listing_out_add(&ctx->out, e);
 }
 
@@ -288,8 +288,8 @@ static enum step container_put_work(struct request *r)
     container_stat_release(&cs);
     if (rc)
         return STEP_RESPOND;
-    rc = db_container_put(r->srv->db, &pl, &pla, r->account, r->container, ts_now(), &st->meta,
-                          0, &created);
+    rc = db_container_put(r->srv->db, &pl, &pla, r->account, r->container, ts_now(), &st->meta, 0,
+                          &created);
     if (rc == ERR_LIMIT)
         resp_error(r, 403, NULL);
     else if (rc)

@@ -173,6 +173,8 @@ static const struct status_page status_pages[] = {
     {405, "Method Not Allowed", "The method is not allowed for this resource."},
     {408, "Request Timeout", "The server has waited too long for the request to be sent by the "
                              "client."},
+    {406, "Not Acceptable", "The resource could not be generated suitable to the request's Accept "
+                            "header."},
     {409, "Conflict", "There was a conflict when trying to complete your request."},
     {411, "Length Required", "Content-Length header required."},
     {412, "Precondition Failed", "A precondition for this request was not met."},
@@ -527,8 +529,10 @@ static enum step route_api(struct http_conn *hc, const char *path)
     r->container = ap.container;
     r->object = ap.object;
     if (status == 0)
-        status = check_names(r->srv->cfg, r->account, r->container, r->object, msg, sizeof(msg));
-    if (status == 400 && msg[0]) {
+        status = check_names_for(r->srv->cfg, r->method, r->account, r->container, r->object, msg,
+                                 sizeof(msg));
+    if (status == 400 && msg[0] && r->object) {
+        /* Swift sends only the object name length error as text/plain. */
         resp_text(r, 400, "text/plain", msg);
         return STEP_RESPOND;
     }

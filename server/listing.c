@@ -176,10 +176,10 @@ static bool accept_quality(const char *s, size_t n, double *q)
 }
 
 struct accept_type {
-    const char *type, *subtype;   /* into the header */
+    const char *type, *subtype; /* into the header */
     size_t tlen, slen;
     double q;
-    bool exact;                   /* no '*' in type or subtype */
+    bool exact; /* no '*' in type or subtype */
 };
 
 /* Parse one comma-separated piece of an Accept header. */
@@ -299,8 +299,9 @@ int listing_content_type(const char *format, const char *accept, const char **ou
     }
     if (*out)
         return 0;
-    snprintf(msg, msglen, "<html><h1>Not Acceptable</h1><p>The resource is not available in a "
-                          "format acceptable to your browser.</p></html>");
+    snprintf(msg, msglen,
+             "<html><h1>Not Acceptable</h1><p>The resource is not available in a "
+             "format acceptable to your browser.</p></html>");
     return 406;
 }
 
@@ -319,10 +320,10 @@ bool listing_true_value(const char *s)
 
 /* The parameters whose UTF-8 Swift checks, in its order, per level. */
 static const char *const container_utf8_params[] = {
-    "marker", "end_marker", "prefix", "delimiter", "path", "format", "reverse", "states",
-    "includes", "limit"};
-static const char *const account_utf8_params[] = {"prefix", "delimiter", "reverse", "limit",
-                                                  "marker", "end_marker"};
+    "marker", "end_marker", "prefix", "delimiter", "path",
+    "format", "reverse",    "states", "includes",  "limit"};
+static const char *const account_utf8_params[] = {"prefix", "delimiter", "reverse",
+                                                  "limit",  "marker",    "end_marker"};
 
 static int param_utf8(const char *name, const char *value, char *msg, size_t msglen)
 {
@@ -363,8 +364,8 @@ static int check_params(struct listing_params *p, enum listing_level level, unsi
                         const char *(*get)(void *ctx, const char *key), void *ctx, char *msg,
                         size_t msglen, const char **msg_type)
 {
-    const char *const *names = level == LISTING_CONTAINER ? container_utf8_params
-                                                          : account_utf8_params;
+    const char *const *names =
+        level == LISTING_CONTAINER ? container_utf8_params : account_utf8_params;
     size_t count = level == LISTING_CONTAINER ? ARRAY_SIZE(container_utf8_params)
                                               : ARRAY_SIZE(account_utf8_params);
 
@@ -405,9 +406,9 @@ static void apply_path(struct listing_params *p, const char *path)
     p->q.delimiter = NULL;
 }
 
-int listing_parse(struct listing_params *p, enum listing_level level, bool head,
-                  unsigned max_limit, const char *(*get)(void *ctx, const char *key), void *ctx,
-                  const char *accept, char *msg, size_t msglen, const char **msg_type)
+int listing_parse(struct listing_params *p, enum listing_level level, bool head, unsigned max_limit,
+                  const char *(*get)(void *ctx, const char *key), void *ctx, const char *accept,
+                  char *msg, size_t msglen, const char **msg_type)
 {
     const char *format = get(ctx, "format"), *path;
     int status;
@@ -468,7 +469,7 @@ static size_t match_ct_param(const char *s, size_t i, size_t n, size_t kv[4])
         return 0;
     kv[0] = i;
     kv[1] = j;
-    kv[2] = kv[3] = j;          /* no value */
+    kv[2] = kv[3] = j; /* no value */
     i = skip_ws(s, j, n);
     if (i < n && s[i] == '=') {
         size_t v = skip_ws(s, i + 1, n), e = 0;
@@ -525,13 +526,13 @@ int listing_clean_content_type(const char *ct, struct buf *out, uint64_t *bytes)
         }
         i = next;
         if (kv[1] - kv[0] == 11 && memcmp(ct + kv[0], "swift_bytes", 11) == 0) {
-            has_sb = true;      /* the last one counts */
+            has_sb = true; /* the last one counts */
             sb[0] = kv[2];
             sb[1] = kv[3];
             continue;
         }
-        rc = buf_appendf(out, ";%.*s=%.*s", (int)(kv[1] - kv[0]), ct + kv[0],
-                         (int)(kv[3] - kv[2]), ct + kv[2]);
+        rc = buf_appendf(out, ";%.*s=%.*s", (int)(kv[1] - kv[0]), ct + kv[0], (int)(kv[3] - kv[2]),
+                         ct + kv[2]);
     }
     if (has_sb)
         (void)parse_swift_bytes(ct + sb[0], sb[1] - sb[0], bytes);
@@ -576,8 +577,12 @@ static int json_str(struct buf *b, const char *s)
         else if (cp >= 0x20 && cp < 0x7f)
             rc = buf_appendc(b, (char)cp);
         else if (cp == '\n' || cp == '\r' || cp == '\t' || cp == '\b' || cp == '\f')
-            rc = buf_appendf(b, "\\%c", cp == '\n' ? 'n' : cp == '\r' ? 'r' : cp == '\t' ? 't'
-                                       : cp == '\b' ? 'b' : 'f');
+            rc = buf_appendf(b, "\\%c",
+                             cp == '\n'   ? 'n'
+                             : cp == '\r' ? 'r'
+                             : cp == '\t' ? 't'
+                             : cp == '\b' ? 'b'
+                                          : 'f');
         else if (cp < 0x10000)
             rc = buf_appendf(b, "\\u%04x", (unsigned)cp);
         else
@@ -595,14 +600,30 @@ static int xml_esc(struct buf *b, const char *s, bool attr)
 
     for (; rc == 0 && *s; s++) {
         switch (*s) {
-        case '&': rc = buf_appends(b, "&amp;"); break;
-        case '<': rc = buf_appends(b, "&lt;"); break;
-        case '>': rc = buf_appends(b, "&gt;"); break;
-        case '"': rc = attr ? buf_appends(b, "&quot;") : buf_appendc(b, '"'); break;
-        case '\r': rc = attr ? buf_appends(b, "&#13;") : buf_appendc(b, '\r'); break;
-        case '\n': rc = attr ? buf_appends(b, "&#10;") : buf_appendc(b, '\n'); break;
-        case '\t': rc = attr ? buf_appends(b, "&#09;") : buf_appendc(b, '\t'); break;
-        default: rc = buf_appendc(b, *s); break;
+        case '&':
+            rc = buf_appends(b, "&amp;");
+            break;
+        case '<':
+            rc = buf_appends(b, "&lt;");
+            break;
+        case '>':
+            rc = buf_appends(b, "&gt;");
+            break;
+        case '"':
+            rc = attr ? buf_appends(b, "&quot;") : buf_appendc(b, '"');
+            break;
+        case '\r':
+            rc = attr ? buf_appends(b, "&#13;") : buf_appendc(b, '\r');
+            break;
+        case '\n':
+            rc = attr ? buf_appends(b, "&#10;") : buf_appendc(b, '\n');
+            break;
+        case '\t':
+            rc = attr ? buf_appends(b, "&#09;") : buf_appendc(b, '\t');
+            break;
+        default:
+            rc = buf_appendc(b, *s);
+            break;
         }
     }
     return rc;
@@ -698,10 +719,12 @@ static int add_container(struct listing_out *o, const struct list_entry *e)
         rc = buf_appends(&o->body, "{\"name\": ");
         if (rc == 0)
             rc = json_str(&o->body, e->name);
-        return rc ? rc : buf_appendf(&o->body, ", \"count\": %llu, \"bytes\": %llu, "
-                                               "\"last_modified\": \"%s\"}",
-                                     (unsigned long long)e->count, (unsigned long long)e->bytes,
-                                     modified);
+        return rc ? rc
+                  : buf_appendf(&o->body,
+                                ", \"count\": %llu, \"bytes\": %llu, "
+                                "\"last_modified\": \"%s\"}",
+                                (unsigned long long)e->count, (unsigned long long)e->bytes,
+                                modified);
     }
     rc = buf_appends(&o->body, "<container>");
     if (rc == 0)

@@ -33,11 +33,11 @@ int listing_content_type(const char *format, const char *accept, const char **ou
 
 /* The parameters of one listing request. */
 struct listing_params {
-    const char *content_type;   /* negotiated, as listing_content_type */
-    bool can_vary;              /* no format= parameter: answer "Vary: Accept" */
-    bool has_path;              /* legacy path=: filter rows with listing_path_skip */
-    struct list_query q;        /* strings point into the getter's storage or path_prefix */
-    char *path_prefix;          /* owned: path= as a prefix ("a/b/"), or NULL */
+    const char *content_type; /* negotiated, as listing_content_type */
+    bool can_vary;            /* no format= parameter: answer "Vary: Accept" */
+    bool has_path;            /* legacy path=: filter rows with listing_path_skip */
+    struct list_query q;      /* strings point into the getter's storage or path_prefix */
+    char *path_prefix;        /* owned: path= as a prefix ("a/b/"), or NULL */
 };
 
 /* Parse a listing request as Swift does, in Swift's order: content type
@@ -48,9 +48,9 @@ struct listing_params {
  * honoured on containers. Returns 0, or a status with msg/msg_type set as
  * listing_content_type does.
  * p is filled either way; release it with listing_params_release. */
-int listing_parse(struct listing_params *p, enum listing_level level, bool head,
-                  unsigned max_limit, const char *(*get)(void *ctx, const char *key), void *ctx,
-                  const char *accept, char *msg, size_t msglen, const char **msg_type);
+int listing_parse(struct listing_params *p, enum listing_level level, bool head, unsigned max_limit,
+                  const char *(*get)(void *ctx, const char *key), void *ctx, const char *accept,
+                  char *msg, size_t msglen, const char **msg_type);
 void listing_params_release(struct listing_params *p);
 
 /* Whether a path= listing leaves this row out: every subdir, the pseudo-dir
@@ -65,9 +65,9 @@ int listing_clean_content_type(const char *ct, struct buf *out, uint64_t *bytes)
 /* A listing body under construction. */
 struct listing_out {
     enum listing_level level;
-    int fmt;                 /* private: plain, JSON or XML */
-    const char *name;        /* account or container name (the XML root) */
-    size_t count;            /* entries added */
+    int fmt;          /* private: plain, JSON or XML */
+    const char *name; /* account or container name (the XML root) */
+    size_t count;     /* entries added */
     struct buf body;
 };
 

@@ -558,43 +558,6 @@ static enum step put_end(struct request *r)
     return STEP_DEFER;
 }
 
-/* Stream the copy source into the writer (on the worker thread). */
-static int copy_source(struct obj_put *st)
-{
-    enum { CHUNK = 1 << 20 };
-    char *b = xmalloc(CHUNK);
-    uint64_t done = 0;
-    int rc = 0;
-
-    while (done < st->src_len && rc == 0) {
-        size_t want = (size_t)MIN((uint64_t)CHUNK, st->src_len - done);
-        ssize_t got = pread(st->src.fd, b, want,
-                            (off_t)(st->src.body_offset + st->src_off + done));
-        if (got <= 0) {
-            rc = got < 0 ? -errno : -EIO;
-            break;
-        }
-        rc = object_writer_write(st->w, b, (size_t)got);
-        done += (uint64_t)got;
-    }
-    free(b);
-    return rc;
-}
-
-/* The 201 of a copy also tells where it came from and the new metadata. */
-static void copy_headers(struct request *r, const struct obj_put *st)
-{
-    resp_header(r, "X-Copied-From-Account", st->copied_from_account);
-    resp_header(r, "X-Copied-From", st->copied_from);
-    resp_header(r, "X-Copied-From-Last-Modified", st->src_last_modified);
-    for (size_t i = 0; i < st->meta.headers.n; i++) {
-        const struct kv *h = &st->meta.headers.items[i];
-        if (strncasecmp(h->key, META_PREFIX, strlen(META_PREFIX)) == 0 ||
-            strcasecmp(h->key, "X-Delete-At") == 0)
-            resp_header(r, h->key, h->value);
-    }
-}
-
 static int record_listing(struct request *r, const struct obj_put *st)
 {
     struct placement cpl, apl;
@@ -609,7 +572,7 @@ enum step obj_put_commit(struct request *r)
 {
     struct obj_put *st = r->state;
     char date[HTTP_DATE_LEN];
-    int rc = st->copy ? copy_source(st) : 0;
+    int rc = st->copy ? obj_copy_stream(st) : 0;
 
     if (rc == 0 && st->etag_bad)
         rc = ERR_ETAG;
@@ -632,7 +595,7 @@ enum step obj_put_commit(struct request *r)
     resp_header(r, "Etag", st->meta.etag);
     resp_header(r, "Last-Modified", date);
     if (st->copy)
-        copy_headers(r, st);
+        obj_copy_headers(r, st);
     return STEP_RESPOND;
 }
 

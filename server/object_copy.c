@@ -7,6 +7,7 @@
  * metadata is kept and the request's merged over it, unless
  * X-Fresh-Metadata is true. */
 #include <errno.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -270,6 +271,43 @@ enum step obj_copy_from_start(struct request *r)
         s = copy_run(r, &e);
     ends_release(&e);
     return s;
+}
+
+/* Stream the copy source into the writer (on the worker thread). */
+int obj_copy_stream(struct obj_put *st)
+{
+    enum { CHUNK = 1 << 20 };
+    char *b = xmalloc(CHUNK);
+    uint64_t done = 0;
+    int rc = 0;
+
+    while (done < st->src_len && rc == 0) {
+        size_t want = (size_t)MIN((uint64_t)CHUNK, st->src_len - done);
+        ssize_t got = pread(st->src.fd, b, want,
+                            (off_t)(st->src.body_offset + st->src_off + done));
+        if (got <= 0) {
+            rc = got < 0 ? -errno : -EIO;
+            break;
+        }
+        rc = object_writer_write(st->w, b, (size_t)got);
+        done += (uint64_t)got;
+    }
+    free(b);
+    return rc;
+}
+
+/* The 201 of a copy also tells where it came from and the new metadata. */
+void obj_copy_headers(struct request *r, const struct obj_put *st)
+{
+    resp_header(r, "X-Copied-From-Account", st->copied_from_account);
+    resp_header(r, "X-Copied-From", st->copied_from);
+    resp_header(r, "X-Copied-From-Last-Modified", st->src_last_modified);
+    for (size_t i = 0; i < st->meta.headers.n; i++) {
+        const struct kv *h = &st->meta.headers.items[i];
+        if (strncasecmp(h->key, "X-Object-Meta-", 14) == 0 ||
+            strcasecmp(h->key, "X-Delete-At") == 0)
+            resp_header(r, h->key, h->value);
+    }
 }
 
 const struct handler_ops object_copy_ops = {.start = copy_start};

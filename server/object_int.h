@@ -61,7 +61,12 @@ void obj_fail(struct request *r, int status);
  * has been set (with the object's headers, as Swift sends them). */
 int obj_conditional(struct request *r, const struct object_meta *m);
 
-/* Entry points for the copy verbs (object_copy.c). */
+/* Entry point for PUT with X-Copy-From (object_copy.c). */
 enum step obj_copy_from_start(struct request *r);
+/* Copy st's source span into its writer (worker thread). 0 or -errno /
+ * the writer's error. */
+int obj_copy_stream(struct obj_put *st);
+/* The 201 of a copy: X-Copied-From*, and the new object's metadata. */
+void obj_copy_headers(struct request *r, const struct obj_put *st);
 
 #endif

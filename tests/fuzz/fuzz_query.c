@@ -34,10 +34,13 @@ static void format_rows(enum listing_level level, const struct listing_params *p
 
         listing_out_init(&o, level, types[t], accept);
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-            struct list_entry e = {.name = names[i] ? names[i] : "", .is_subdir = i == 3,
+            struct list_entry e = {.name = names[i] ? names[i] : "",
+                                   .is_subdir = i == 3,
                                    .timestamp = (int64_t)i * 123456789,
-                                   .bytes = i, .count = i,
-                                   .content_type = accept, .etag = p->q.marker};
+                                   .bytes = i,
+                                   .count = i,
+                                   .content_type = accept,
+                                   .etag = p->q.marker};
             if (p->has_path)
                 (void)listing_path_skip(p->path_prefix, &e);
             assert(listing_out_add(&o, &e) == 0);
@@ -66,8 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const char *mt = NULL;
 
             msg[0] = '\0';
-            int status = listing_parse(&p, level ? LISTING_CONTAINER : LISTING_ACCOUNT, head,
-                                       10000, get, &q, s, msg, sizeof(msg), &mt);
+            int status = listing_parse(&p, level ? LISTING_CONTAINER : LISTING_ACCOUNT, head, 10000,
+                                       get, &q, s, msg, sizeof(msg), &mt);
             assert(status == 0 || status == 400 || status == 406 || status == 412);
             assert(status == 0 || (msg[0] && mt));
             if (status == 0) {

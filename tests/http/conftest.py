@@ -36,6 +36,7 @@ SWIFTLET_BIN = os.environ.get("SWIFTLET_BIN",
 USER, KEY = "test:tester", "testing"
 TRANS_ID_RE = re.compile(r"^tx[0-9a-f]{21}-[0-9a-f]{10}$")
 START_TIMEOUT = 10.0
+STOP_TIMEOUT = float(os.environ.get("SWIFTLET_STOP_TIMEOUT", "10"))
 
 
 def pytest_configure(config):
@@ -125,7 +126,7 @@ class Server:
         with open(self.log_path, "rb") as f:
             return f.read()[-4000:].decode("utf-8", "replace")
 
-    def stop(self, timeout=10.0):
+    def stop(self, timeout=STOP_TIMEOUT):
         """SIGTERM; return the exit status, or None if it was still running
         after TIMEOUT seconds (it is then killed with SIGKILL)."""
         if self.proc is None or self.proc.poll() is not None:
@@ -207,8 +208,8 @@ def server():
     log = srv.log()
     os.unlink(srv.log_path)
     assert rc == 0, ("swiftlet --ephemeral: exit status %r %.1fs after "
-                     "SIGTERM (None: still running after 10s); log tail:\n%s"
-                     % (rc, took, log[-2000:]))
+                     "SIGTERM (None: still running after %.0fs); log tail:\n%s"
+                     % (rc, took, STOP_TIMEOUT, log[-2000:]))
 
 
 @pytest.fixture

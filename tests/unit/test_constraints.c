@@ -19,11 +19,10 @@
 
 /* ---- a request's headers, for collect_meta ---- */
 
-static const char *const *test_headers;     /* name, value, name, value, ..., NULL */
+static const char *const *test_headers; /* name, value, name, value, ..., NULL */
 
-int req_headers_each(const struct request *r, int (*cb)(void *ctx, const char *name,
-                                                        const char *value),
-                     void *ctx)
+int req_headers_each(const struct request *r,
+                     int (*cb)(void *ctx, const char *name, const char *value), void *ctx)
 {
     (void)r;
     for (size_t i = 0; test_headers && test_headers[i]; i += 2) {
@@ -61,36 +60,36 @@ static void test_utf8(void **state)
     } cases[] = {
         {"", 0, true},
         {"abc", 3, true},
-        {"\xc3\xbc", 2, true},                 /* U+00FC */
-        {"\xc2\x80", 2, true},                 /* U+0080, smallest 2-byte */
-        {"\xe2\x82\xac", 3, true},             /* U+20AC */
-        {"\xe0\xa0\x80", 3, true},             /* U+0800, smallest 3-byte */
-        {"\xed\x9f\xbf", 3, true},             /* U+D7FF, just below surrogates */
-        {"\xee\x80\x80", 3, true},             /* U+E000, just above */
-        {"\xef\xbf\xbf", 3, true},             /* U+FFFF */
-        {"\xf0\x90\x80\x80", 4, true},         /* U+10000 */
-        {"\xf0\x9f\x98\x80", 4, true},         /* U+1F600 */
-        {"\xf4\x8f\xbf\xbf", 4, true},         /* U+10FFFF */
-        {"a\0b", 3, false},                    /* NUL */
+        {"\xc3\xbc", 2, true},         /* U+00FC */
+        {"\xc2\x80", 2, true},         /* U+0080, smallest 2-byte */
+        {"\xe2\x82\xac", 3, true},     /* U+20AC */
+        {"\xe0\xa0\x80", 3, true},     /* U+0800, smallest 3-byte */
+        {"\xed\x9f\xbf", 3, true},     /* U+D7FF, just below surrogates */
+        {"\xee\x80\x80", 3, true},     /* U+E000, just above */
+        {"\xef\xbf\xbf", 3, true},     /* U+FFFF */
+        {"\xf0\x90\x80\x80", 4, true}, /* U+10000 */
+        {"\xf0\x9f\x98\x80", 4, true}, /* U+1F600 */
+        {"\xf4\x8f\xbf\xbf", 4, true}, /* U+10FFFF */
+        {"a\0b", 3, false},            /* NUL */
         {"\0", 1, false},
-        {"\xc0\x80", 2, false},                /* overlong NUL */
-        {"\xc1\xbf", 2, false},                /* overlong */
-        {"\xe0\x80\xaf", 3, false},            /* overlong '/' */
-        {"\xe0\x9f\xbf", 3, false},            /* overlong */
-        {"\xf0\x8f\xbf\xbf", 4, false},        /* overlong */
-        {"\xed\xa0\x80", 3, false},            /* U+D800 surrogate */
-        {"\xed\xbf\xbf", 3, false},            /* U+DFFF surrogate */
+        {"\xc0\x80", 2, false},                 /* overlong NUL */
+        {"\xc1\xbf", 2, false},                 /* overlong */
+        {"\xe0\x80\xaf", 3, false},             /* overlong '/' */
+        {"\xe0\x9f\xbf", 3, false},             /* overlong */
+        {"\xf0\x8f\xbf\xbf", 4, false},         /* overlong */
+        {"\xed\xa0\x80", 3, false},             /* U+D800 surrogate */
+        {"\xed\xbf\xbf", 3, false},             /* U+DFFF surrogate */
         {"\xed\xa0\xbd\xed\xb8\x80", 6, false}, /* CESU-8 pair */
-        {"\xf4\x90\x80\x80", 4, false},        /* U+110000 */
+        {"\xf4\x90\x80\x80", 4, false},         /* U+110000 */
         {"\xf5\x80\x80\x80", 4, false},
         {"\xff", 1, false},
         {"\xfe", 1, false},
-        {"\x80", 1, false},                    /* stray continuation */
+        {"\x80", 1, false}, /* stray continuation */
         {"a\xbf", 2, false},
-        {"\xc3", 1, false},                    /* truncated */
+        {"\xc3", 1, false}, /* truncated */
         {"\xe2\x82", 2, false},
         {"\xf0\x9f\x98", 3, false},
-        {"\xc3\x28", 2, false},                /* bad continuation */
+        {"\xc3\x28", 2, false}, /* bad continuation */
         {"\xe2\x28\xa1", 3, false},
         {"\xf0\x9f\x28\x80", 4, false},
     };
@@ -156,28 +155,21 @@ static void test_check_names_for(void **state)
         const char *a, *c, *o;
         int status;
     } cases[] = {
-        {M_PUT, "AUTH_test", c257, NULL, 400},
-        {M_GET, "AUTH_test", c257, NULL, 0},
-        {M_HEAD, "AUTH_test", c257, NULL, 0},
-        {M_POST, "AUTH_test", c257, NULL, 0},
-        {M_DELETE, "AUTH_test", c257, NULL, 0},
-        {M_PUT, "AUTH_test", "c", o1025, 400},
-        {M_GET, "AUTH_test", "c", o1025, 0},
-        {M_POST, "AUTH_test", "c", o1025, 0},
-        {M_DELETE, "AUTH_test", "c", o1025, 0},
-        {M_GET, a257, NULL, NULL, 400},
-        {M_HEAD, a257, NULL, NULL, 400},
-        {M_POST, a257, NULL, NULL, 400},
-        {M_GET, "AUTH_test", "c\xff", NULL, 412},
-        {M_DELETE, "AUTH_test", "c", "\xff", 412},
+        {M_PUT, "AUTH_test", c257, NULL, 400},    {M_GET, "AUTH_test", c257, NULL, 0},
+        {M_HEAD, "AUTH_test", c257, NULL, 0},     {M_POST, "AUTH_test", c257, NULL, 0},
+        {M_DELETE, "AUTH_test", c257, NULL, 0},   {M_PUT, "AUTH_test", "c", o1025, 400},
+        {M_GET, "AUTH_test", "c", o1025, 0},      {M_POST, "AUTH_test", "c", o1025, 0},
+        {M_DELETE, "AUTH_test", "c", o1025, 0},   {M_GET, a257, NULL, NULL, 400},
+        {M_HEAD, a257, NULL, NULL, 400},          {M_POST, a257, NULL, NULL, 400},
+        {M_GET, "AUTH_test", "c\xff", NULL, 412}, {M_DELETE, "AUTH_test", "c", "\xff", 412},
         {M_HEAD, "\xff", NULL, NULL, 412},
     };
 
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char msg[128] = "";
-        int status = check_names_for(&cfg, cases[i].m, cases[i].a, cases[i].c, cases[i].o, msg,
-                                     sizeof(msg));
+        int status =
+            check_names_for(&cfg, cases[i].m, cases[i].a, cases[i].c, cases[i].o, msg, sizeof(msg));
 
         if (status != cases[i].status)
             fail_msg("case %zu: status %d, want %d", i, status, cases[i].status);
@@ -217,13 +209,20 @@ static void test_title_case(void **state)
 static void test_collect_meta(void **state)
 {
     static const char *const headers[] = {
-        "x-container-meta-color", "blue",
-        "X-Remove-Container-Meta-Color", "x",     /* a value beats a removal */
-        "X-Remove-Container-Meta-Old", "1",
-        "X-Container-Meta-Two", "1",
-        "x-container-meta-two", "2",              /* the later one wins */
-        "X-Object-Meta-Other", "o",
-        "X-Container-Read", ".r:*",
+        "x-container-meta-color",
+        "blue",
+        "X-Remove-Container-Meta-Color",
+        "x", /* a value beats a removal */
+        "X-Remove-Container-Meta-Old",
+        "1",
+        "X-Container-Meta-Two",
+        "1",
+        "x-container-meta-two",
+        "2", /* the later one wins */
+        "X-Object-Meta-Other",
+        "o",
+        "X-Container-Read",
+        ".r:*",
         NULL,
     };
     struct kv_list l;
@@ -253,7 +252,7 @@ static void test_collect_meta(void **state)
 
 struct meta_case {
     const char *prefix;
-    int n;                  /* items generated: key<i> = value */
+    int n;                   /* items generated: key<i> = value */
     const char *key, *value; /* one extra item (NULL: none) */
     int status;
     const char *msg;
@@ -266,7 +265,7 @@ static void run_meta_case(size_t idx, const struct meta_case *c, const char *nam
     int status;
 
     kv_init(&l);
-    kv_add(&l, "Content-Type", "text/plain");   /* not metadata: ignored */
+    kv_add(&l, "Content-Type", "text/plain"); /* not metadata: ignored */
     for (int i = 0; i < c->n; i++) {
         snprintf(key, sizeof(key), "%sK%d", name_prefix, i);
         kv_add(&l, key, "v");
@@ -318,8 +317,10 @@ static void test_check_metadata(void **state)
         };
 
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-            run_meta_case(i, &cases[i], strcmp(cases[i].prefix, cp) == 0 ? cp
-                                        : strcmp(cases[i].prefix, op) == 0 ? op : ap);
+            run_meta_case(i, &cases[i],
+                          strcmp(cases[i].prefix, cp) == 0   ? cp
+                          : strcmp(cases[i].prefix, op) == 0 ? op
+                                                             : ap);
     }
     free(k128), free(k129), free(v256), free(v257), free(v8193);
 }
@@ -359,8 +360,8 @@ static void test_check_metadata_stored(void **state)
         snprintf(key, sizeof(key), "X-Container-Meta-K%d", i);
         kv_add(&l, key, "v");
     }
-    kv_add(&l, "X-Container-Read", ".r:*");          /* not counted */
-    kv_add(&l, "X-Container-Meta-Removed", "");      /* removed: not counted */
+    kv_add(&l, "X-Container-Read", ".r:*");     /* not counted */
+    kv_add(&l, "X-Container-Meta-Removed", ""); /* removed: not counted */
     assert_int_equal(check_metadata_stored(&cfg, "X-Container-Meta-", &l, msg, sizeof(msg)), 0);
     kv_add(&l, "X-Container-Meta-One-More", "v");
     assert_int_equal(check_metadata_stored(&cfg, "X-Container-Meta-", &l, msg, sizeof(msg)), 400);

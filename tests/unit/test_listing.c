@@ -18,50 +18,45 @@
 #include "../../server/listing.h"
 
 /* Expected bodies, generated with Swift 2.30's own listing_formats.py and json.dumps. */
-#define EXP_OBJ_JSON \
-    "[{\"bytes\": 6, \"hash\": \"h1\", \"name\": \"a\", \"content_type\": \"text/x-foo;ch" \
-    "arset=\\\"a<b\\\"\", \"last_modified\": \"2026-11-27T10:51:52.993390\"}, {\"subdir\"" \
-    ": \"b/\"}, {\"bytes\": 0, \"hash\": \"\", \"name\": \"e&<x>\\\"q'\\r\\n\\t\", \"cont" \
-    "ent_type\": \"\", \"last_modified\": \"1970-01-01T00:00:01.000000\"}, {\"bytes\": 12" \
-    "3, \"hash\": \"d41d8cd98f00b204e9800998ecf8427e\", \"name\": \"\\u00fc\\ud83d\\ude00" \
-    "\\u0001\\u007f\\\\/\", \"content_type\": \"a/b\", \"last_modified\": \"2023-11-14T22" \
+#define EXP_OBJ_JSON                                                                               \
+    "[{\"bytes\": 6, \"hash\": \"h1\", \"name\": \"a\", \"content_type\": \"text/x-foo;ch"         \
+    "arset=\\\"a<b\\\"\", \"last_modified\": \"2026-11-27T10:51:52.993390\"}, {\"subdir\""         \
+    ": \"b/\"}, {\"bytes\": 0, \"hash\": \"\", \"name\": \"e&<x>\\\"q'\\r\\n\\t\", \"cont"         \
+    "ent_type\": \"\", \"last_modified\": \"1970-01-01T00:00:01.000000\"}, {\"bytes\": 12"         \
+    "3, \"hash\": \"d41d8cd98f00b204e9800998ecf8427e\", \"name\": \"\\u00fc\\ud83d\\ude00"         \
+    "\\u0001\\u007f\\\\/\", \"content_type\": \"a/b\", \"last_modified\": \"2023-11-14T22"         \
     ":13:20.000010\"}]"
-#define EXP_OBJ_XML \
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<container name=\"c&quot;&lt;&amp;&#10;" \
-    "\"><object><name>a</name><hash>h1</hash><bytes>6</bytes><content_type>text/x-foo;cha" \
-    "rset=\"a&lt;b\"</content_type><last_modified>2026-11-27T10:51:52.993390</last_modifi" \
-    "ed></object><subdir name=\"b/\"><name>b/</name></subdir><object><name>e&amp;&lt;x&gt" \
-    ";\"q'\r\n\t</name><hash /><bytes>0</bytes><content_type /><last_modified>1970-01-01T" \
-    "00:00:01.000000</last_modified></object><object><name>\303\274\360\237\230\200\001" \
-    "\177\\/</name><hash>d41d8cd98f00b204e9800998ecf8427e</hash><bytes>123</bytes><conten" \
-    "t_type>a/b</content_type><last_modified>2023-11-14T22:13:20.000010</last_modified></" \
+#define EXP_OBJ_XML                                                                                \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<container name=\"c&quot;&lt;&amp;&#10;"          \
+    "\"><object><name>a</name><hash>h1</hash><bytes>6</bytes><content_type>text/x-foo;cha"         \
+    "rset=\"a&lt;b\"</content_type><last_modified>2026-11-27T10:51:52.993390</last_modifi"         \
+    "ed></object><subdir name=\"b/\"><name>b/</name></subdir><object><name>e&amp;&lt;x&gt"         \
+    ";\"q'\r\n\t</name><hash /><bytes>0</bytes><content_type /><last_modified>1970-01-01T"         \
+    "00:00:01.000000</last_modified></object><object><name>\303\274\360\237\230\200\001"           \
+    "\177\\/</name><hash>d41d8cd98f00b204e9800998ecf8427e</hash><bytes>123</bytes><conten"         \
+    "t_type>a/b</content_type><last_modified>2023-11-14T22:13:20.000010</last_modified></"         \
     "object></container>"
-#define EXP_OBJ_XML_EMPTY \
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<container name=\"c\" />"
-#define EXP_OBJ_PLAIN \
-    "a\nb/\ne&<x>\"q'\r\n\t\n\303\274\360\237\230\200\001\177\\/\n"
-#define EXP_ACC_JSON \
-    "[{\"name\": \"lead1\", \"count\": 3, \"bytes\": 10, \"last_modified\": \"2026-11-27T" \
+#define EXP_OBJ_XML_EMPTY "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<container name=\"c\" />"
+#define EXP_OBJ_PLAIN "a\nb/\ne&<x>\"q'\r\n\t\n\303\274\360\237\230\200\001\177\\/\n"
+#define EXP_ACC_JSON                                                                               \
+    "[{\"name\": \"lead1\", \"count\": 3, \"bytes\": 10, \"last_modified\": \"2026-11-27T"         \
     "10:51:49.101540\"}, {\"subdir\": \"l\\\"w\"}]"
-#define EXP_ACC_XML \
-    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<account name=\"AUTH_t\">\n<container><n" \
-    "ame>lead1</name><count>3</count><bytes>10</bytes><last_modified>2026-11-27T10:51:49." \
+#define EXP_ACC_XML                                                                                \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<account name=\"AUTH_t\">\n<container><n"         \
+    "ame>lead1</name><count>3</count><bytes>10</bytes><last_modified>2026-11-27T10:51:49."         \
     "101540</last_modified></container>\n<subdir name=\"l&quot;w\" />\n</account>"
-#define EXP_ACC_XML_EMPTY \
+#define EXP_ACC_XML_EMPTY                                                                          \
     "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<account name=\"AUTH_t\">\n</account>"
-#define NAME_WEIRD \
-    "\303\274\360\237\230\200\001\177\\/"
-#define NAME_AMP \
-    "e&<x>\"q'\r\n\t"
-#define CONT_WEIRD \
-    "c\"<&\n"
+#define NAME_WEIRD "\303\274\360\237\230\200\001\177\\/"
+#define NAME_AMP "e&<x>\"q'\r\n\t"
+#define CONT_WEIRD "c\"<&\n"
 
 /* ---- Accept negotiation ---- */
 
 struct ct_case {
     const char *format, *accept;
     int status;
-    const char *type;       /* when status == 0 */
+    const char *type; /* when status == 0 */
 };
 
 static const struct ct_case ct_cases[] = {
@@ -126,8 +121,9 @@ static void test_content_type(void **state)
             assert_string_equal(mt, "text/html; charset=UTF-8");
         }
         if (status == 406)
-            assert_string_equal(msg, "<html><h1>Not Acceptable</h1><p>The resource is not "
-                                     "available in a format acceptable to your browser.</p></html>");
+            assert_string_equal(msg,
+                                "<html><h1>Not Acceptable</h1><p>The resource is not "
+                                "available in a format acceptable to your browser.</p></html>");
     }
 }
 
@@ -149,8 +145,8 @@ static void query_set(struct query *q, const char *s)
         size_t klen = eq ? (size_t)(eq - s) : (size_t)(end - s);
 
         snprintf(q->keys[q->n], sizeof(q->keys[0]), "%.*s", (int)klen, s);
-        snprintf(q->values[q->n], sizeof(q->values[0]), "%.*s",
-                 eq ? (int)(end - eq - 1) : 0, eq ? eq + 1 : "");
+        snprintf(q->values[q->n], sizeof(q->values[0]), "%.*s", eq ? (int)(end - eq - 1) : 0,
+                 eq ? eq + 1 : "");
         q->n++;
         s = amp ? amp + 1 : end;
     }
@@ -171,8 +167,8 @@ struct parse_case {
     bool head;
     const char *query;
     int status;
-    const char *msg, *msg_type;     /* on error */
-    unsigned limit;                 /* on success */
+    const char *msg, *msg_type; /* on error */
+    unsigned limit;             /* on success */
     const char *prefix, *delimiter, *marker, *end_marker;
     bool reverse, has_path, can_vary;
 };
@@ -192,25 +188,25 @@ static const struct parse_case parse_cases[] = {
     {C, false, "limit=-1", 0, NULL, NULL, 10000, NULL, NULL, NULL, NULL, false, false, true},
     {C, false, "limit=abc", 0, NULL, NULL, 10000, NULL, NULL, NULL, NULL, false, false, true},
     {C, false, "limit=", 0, NULL, NULL, 10000, NULL, NULL, NULL, NULL, false, false, true},
-    {C, false, "limit=10001", 412, "Maximum limit is 10000", HTML, 0, NULL, NULL, NULL, NULL,
-     false, false, true},
-    {C, false, "limit=99999999999999999999999", 412, "Maximum limit is 10000", HTML, 0, NULL,
-     NULL, NULL, NULL, false, false, true},
-    {A, false, "limit=10001", 412, "Maximum limit is 10000", HTML, 0, NULL, NULL, NULL, NULL,
-     false, false, true},
+    {C, false, "limit=10001", 412, "Maximum limit is 10000", HTML, 0, NULL, NULL, NULL, NULL, false,
+     false, true},
+    {C, false, "limit=99999999999999999999999", 412, "Maximum limit is 10000", HTML, 0, NULL, NULL,
+     NULL, NULL, false, false, true},
+    {A, false, "limit=10001", 412, "Maximum limit is 10000", HTML, 0, NULL, NULL, NULL, NULL, false,
+     false, true},
     {C, false, "marker=\xff", 400, "\"marker\" parameter not valid UTF-8", PLAIN, 0, NULL, NULL,
      NULL, NULL, false, false, true},
     {A, false, "marker=\xff", 400, "\"marker\" parameter not valid UTF-8", HTML, 0, NULL, NULL,
      NULL, NULL, false, false, true},
     {C, false, "path=\xff", 400, "\"path\" parameter not valid UTF-8", PLAIN, 0, NULL, NULL, NULL,
      NULL, false, false, true},
-    {C, false, "limit=\xff", 400, "\"limit\" parameter not valid UTF-8", PLAIN, 0, NULL, NULL,
-     NULL, NULL, false, false, true},
+    {C, false, "limit=\xff", 400, "\"limit\" parameter not valid UTF-8", PLAIN, 0, NULL, NULL, NULL,
+     NULL, false, false, true},
     /* Swift checks marker before limit on containers, limit before marker on accounts */
     {C, false, "limit=99999&marker=\xff", 400, "\"marker\" parameter not valid UTF-8", PLAIN, 0,
      NULL, NULL, NULL, NULL, false, false, true},
-    {A, false, "limit=99999&marker=\xff", 412, "Maximum limit is 10000", HTML, 0, NULL, NULL,
-     NULL, NULL, false, false, true},
+    {A, false, "limit=99999&marker=\xff", 412, "Maximum limit is 10000", HTML, 0, NULL, NULL, NULL,
+     NULL, false, false, true},
     {C, false, "format=\xff&marker=\xff", 400, "\"format\" parameter not valid UTF-8", PLAIN, 0,
      NULL, NULL, NULL, NULL, false, false, false},
     {C, false, "reverse=on", 0, NULL, NULL, 10000, NULL, NULL, NULL, NULL, true, false, true},
@@ -225,8 +221,8 @@ static const struct parse_case parse_cases[] = {
      false, true, true},
     {A, false, "path=x", 0, NULL, NULL, 10000, NULL, NULL, NULL, NULL, false, false, true},
     /* a HEAD negotiates the content type only */
-    {C, true, "limit=99999&marker=\xff", 0, NULL, NULL, 10000, NULL, NULL, NULL, NULL, false,
-     false, true},
+    {C, true, "limit=99999&marker=\xff", 0, NULL, NULL, 10000, NULL, NULL, NULL, NULL, false, false,
+     true},
 };
 
 static void test_parse(void **state)
@@ -241,11 +237,10 @@ static void test_parse(void **state)
         int status;
 
         query_set(&q, c->query);
-        status = listing_parse(&p, c->level, c->head, 10000, query_get, &q, NULL, msg,
-                               sizeof(msg), &mt);
+        status =
+            listing_parse(&p, c->level, c->head, 10000, query_get, &q, NULL, msg, sizeof(msg), &mt);
         if (status != c->status)
-            fail_msg("case %zu (%s): status %d, want %d (%s)", i, c->query, status, c->status,
-                     msg);
+            fail_msg("case %zu (%s): status %d, want %d (%s)", i, c->query, status, c->status, msg);
         if (status) {
             assert_string_equal(msg, c->msg);
             assert_string_equal(mt, c->msg_type);
@@ -296,14 +291,11 @@ static void test_path_skip(void **state)
         const char *prefix, *name;
         bool subdir, skip;
     } cases[] = {
-        {"a/", "a/b", false, false},
-        {"a/", "a/b/", false, false},   /* a trailing slash is still one level */
-        {"a/", "a/b/c", false, true},
-        {"a/", "a/", false, true},      /* the pseudo-dir object itself */
-        {"a/", "a/b/", true, true},     /* subdirs never show with path= */
-        {"", "x", false, false},
-        {"", "x/y", false, true},
-        {"", "/", false, false},
+        {"a/", "a/b", false, false},  {"a/", "a/b/", false, false}, /* a trailing slash is still one
+                                                                       level */
+        {"a/", "a/b/c", false, true}, {"a/", "a/", false, true}, /* the pseudo-dir object itself */
+        {"a/", "a/b/", true, true},                              /* subdirs never show with path= */
+        {"", "x", false, false},      {"", "x/y", false, true},     {"", "/", false, false},
         {"", "/x", false, true},
     };
 
@@ -357,12 +349,18 @@ static void test_clean_content_type(void **state)
 /* ---- bodies ---- */
 
 static const struct list_entry obj_rows[] = {
-    {.name = "a", .timestamp = 179577671299339LL, .bytes = 6,
-     .content_type = "text/x-foo; charset=\"a<b\"", .etag = "h1"},
+    {.name = "a",
+     .timestamp = 179577671299339LL,
+     .bytes = 6,
+     .content_type = "text/x-foo; charset=\"a<b\"",
+     .etag = "h1"},
     {.name = "b/", .is_subdir = true},
     {.name = NAME_AMP, .timestamp = 100000LL, .bytes = 0, .content_type = "", .etag = ""},
-    {.name = NAME_WEIRD, .timestamp = 170000000000001LL, .bytes = 5,
-     .content_type = "a/b;swift_bytes=123", .etag = "d41d8cd98f00b204e9800998ecf8427e"},
+    {.name = NAME_WEIRD,
+     .timestamp = 170000000000001LL,
+     .bytes = 5,
+     .content_type = "a/b;swift_bytes=123",
+     .etag = "d41d8cd98f00b204e9800998ecf8427e"},
 };
 
 static const struct list_entry acc_rows[] = {
@@ -406,8 +404,8 @@ static void test_bodies(void **state)
  * byte as Latin-1 code points, never as broken JSON. */
 static void test_json_invalid_utf8(void **state)
 {
-    static const struct list_entry row = {.name = "n", .timestamp = 0, .bytes = 1,
-                                          .content_type = "x/\xff\xc3", .etag = "e"};
+    static const struct list_entry row = {
+        .name = "n", .timestamp = 0, .bytes = 1, .content_type = "x/\xff\xc3", .etag = "e"};
     struct listing_out o;
 
     (void)state;
@@ -421,12 +419,9 @@ static void test_json_invalid_utf8(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_content_type),
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_true_value),
-        cmocka_unit_test(test_path_skip),
-        cmocka_unit_test(test_clean_content_type),
-        cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_content_type),       cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_true_value),         cmocka_unit_test(test_path_skip),
+        cmocka_unit_test(test_clean_content_type), cmocka_unit_test(test_bodies),
         cmocka_unit_test(test_json_invalid_utf8),
     };
 
