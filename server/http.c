@@ -544,7 +544,10 @@ static enum step route_api(struct http_conn *hc, const char *path)
                                                                    : LEVEL_ACCOUNT;
     if (r->method == M_OPTIONS && !req_header(r, "Origin")) {
         resp_error(r, 200, NULL);
-        resp_header(r, "Allow", handler_allow(level));
+        /* Swift's copy middleware adds COPY to an object's OPTIONS answer
+         * (but not to the Allow of a 405). */
+        resp_header(r, "Allow", level == LEVEL_OBJECT ? "DELETE, OPTIONS, HEAD, POST, PUT, GET, COPY"
+                                                      : handler_allow(level));
         return STEP_RESPOND;
     }
     if (!authorize(r))
@@ -684,7 +687,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
     /* Work deferred by start() of a request without a body waits for
      * MHD's next call, when the request is complete: a response queued
      * from there keeps the connection alive. */
-    bool body_expected = (r->has_length && r->content_length > 0) || r->chunked;
+    bool body_expected = (r->has_length && r->content_length > 0) || r->chunked ||
+                         req_header(r, "Transfer-Encoding");
     if (hc->phase == PH_DEFER_PENDING && (!first_call || body_expected)) {
         enqueue_work(hc);
         if (hc->phase != PH_READY)
@@ -840,7 +844,7 @@ int http_start(struct http_server **out, struct server *srv, const char *where)
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, hs,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, hs, MHD_OPTION_UNESCAPE_CALLBACK,
         unescape_nothing, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_CONNECTION_TIMEOUT, 300u, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
     if (!hs->daemon) {
         close(fd);
         http_stop(hs);
