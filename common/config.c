@@ -53,8 +53,6 @@ static const struct config_opt options[] = {
            "least severe log level written to stderr"),
     BOOL(SRV, "access_log", "true", access_log, "log one line per request"),
     UINT(SRV, "token_ttl", "86400", 1, 315360000, token_ttl, "lifetime of auth tokens in seconds"),
-    U64(SRV, "max_body_buffer", "8388608", 4096, 1ULL << 32, max_body_buffer,
-        "largest request body read whole into memory (bulk delete lists, manifests), bytes"),
 
     STR(STO, "data_dir", "", data_dir,
         "directory for disk groups and the ring when no disk_group is given"),

@@ -33,7 +33,6 @@ struct config {
     char *log_level;
     bool access_log;
     unsigned token_ttl;         /* seconds */
-    uint64_t max_body_buffer;   /* cap for small bodies the server reads whole */
 
     /* [storage] */
     char *data_dir;             /* where --data keeps disk groups and the ring */

@@ -592,7 +592,6 @@ static void test_config_defaults(void **state)
     assert_string_equal(c.log_level, "info");
     assert_true(c.access_log);
     assert_int_equal(c.token_ttl, 86400);
-    assert_int_equal(c.max_body_buffer, 8388608);
     assert_string_equal(c.data_dir, "");
     assert_int_equal(c.n_disk_groups, 0);
     assert_int_equal(c.part_power, 10);
