@@ -104,17 +104,18 @@ int auth_login(struct auth *a, const char *user, const char *key, char token[AUT
                unsigned *expires_in, char **account_out)
 {
     size_t i;
-    bool match = false;
+    bool found = false, match = false;
     for (i = 0; i < a->cfg->n_users; i++) {
         if (strcmp(a->user_names[i], user) != 0)
             continue;
         const char *want = a->cfg->users[i].key;
         size_t n = strlen(want);
+        found = true;
         match = strlen(key) == n && bytes_equal_ct(want, key, n);
         break;
     }
     if (!match)
-        return -EACCES;
+        return found ? -EACCES : -ENOENT;
 
     time_t now = time(NULL);
     pthread_rwlock_wrlock(&a->lock);

@@ -24,7 +24,7 @@ void auth_free(struct auth *a);            /* NULL is a no-op */
 
 /* Check "account:user" and key. On success fill token (AUTH_TOKEN_LEN),
  * the seconds it has left, and the storage account ("AUTH_<account>").
- * 0 or -EACCES. */
+ * 0, -ENOENT (no such user) or -EACCES (wrong key). */
 int auth_login(struct auth *a, const char *user, const char *key, char token[AUTH_TOKEN_LEN],
                unsigned *expires_in, char **account_out) WUR;
 /* Fill who (heap strings; free with identity_release) from a token.

@@ -74,11 +74,20 @@ static int name_utf8(const char *name, char *msg, size_t msglen)
     return 0;
 }
 
+/* Characters (code points) in valid UTF-8: the bytes that start one. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 /* 400 with Swift's "<What> name length of N longer than MAX" when name is
- * longer than max bytes. */
+ * longer than max characters (Swift counts code points, not bytes). */
 static int name_length(const char *what, const char *name, unsigned max, char *msg, size_t msglen)
 {
-    size_t n = name ? strlen(name) : 0;
+    size_t n = name ? utf8_chars(name) : 0;
 
     if (n > max) {
         snprintf(msg, msglen, "%s name length of %zu longer than %u", what, n, max);

@@ -208,7 +208,9 @@ void resp_error(struct request *r, int status, const char *body)
     }
     const struct status_page *p = status_page(status);
     char page[512];
-    if (p && p->text)
+    if (r->method == M_HEAD)
+        page[0] = '\0'; /* webob sends HEAD error pages without a body */
+    else if (p && p->text)
         snprintf(page, sizeof(page), "<html><h1>%s</h1><p>%s</p></html>", p->reason, p->text);
     else
         page[0] = '\0';
@@ -446,6 +448,11 @@ static void make_trans_id(char out[40])
 
 static enum step answer_auth(struct request *r)
 {
+    if (r->method != M_GET && r->method != M_HEAD) {
+        resp_error(r, 405, NULL);
+        resp_header(r, "Allow", "GET, HEAD");
+        return STEP_RESPOND;
+    }
     const char *user = req_header(r, "X-Auth-User");
     const char *key = req_header(r, "X-Auth-Key");
     if (!user)
@@ -455,12 +462,20 @@ static enum step answer_auth(struct request *r)
     char token[AUTH_TOKEN_LEN];
     unsigned expires_in = 0;
     char *account = NULL;
-    if (!user || !key || auth_login(r->srv->auth, user, key, token, &expires_in, &account) != 0) {
+    int rc = user && key ? auth_login(r->srv->auth, user, key, token, &expires_in, &account)
+                         : -ENOENT;
+    if (rc != 0) {
         char user_q[128];
         log_info("msg=\"login refused\" tx=%s user=%s", r->trans_id,
                  log_quote(user_q, sizeof(user_q), user ? user : ""));
         resp_error(r, 401, NULL);
-        resp_header(r, "Www-Authenticate", "Swift realm=\"unknown\"");
+        /* tempauth names the account asked for, unless the key was wrong. */
+        const char *colon = user ? strchr(user, ':') : NULL;
+        if (rc == -ENOENT && colon)
+            resp_headerf(r, "Www-Authenticate", "Swift realm=\"%.*s\"", (int)(colon - user),
+                         user);
+        else
+            resp_header(r, "Www-Authenticate", "Swift realm=\"unknown\"");
         return STEP_RESPOND;
     }
     resp_error(r, 200, NULL);
@@ -552,6 +567,11 @@ static enum step route_api(struct http_conn *hc, const char *path)
     }
     if (!authorize(r))
         return STEP_RESPOND;
+    if (level == LEVEL_ACCOUNT && (r->method == M_PUT || r->method == M_DELETE)) {
+        /* Creating and deleting accounts is for reseller admins. */
+        resp_error(r, 403, NULL);
+        return STEP_RESPOND;
+    }
     hc->ops = handler_lookup(level, r->method);
     if (!hc->ops) {
         resp_error(r, 405, NULL);
@@ -579,11 +599,14 @@ static enum step route(struct http_conn *hc)
     } else if (strncmp(path, "/v1", 3) == 0 && (path[3] == '/' || strncmp(path + 3, ".0/", 3) == 0)) {
         r->raw_path = xstrdup(path);
         s = route_api(hc, path);
-    } else if (strncmp(path, "/v", 2) == 0 && strchr(path + 1, '/')) {
+    } else if (strncmp(path, "/v", 2) == 0 && strchr(path + 1, '/') && path[2] != '1') {
         resp_error(r, 400, NULL); /* an API version we do not speak */
         s = STEP_RESPOND;
-    } else {
+    } else if (strcmp(path, "/") == 0) {
         resp_error(r, 404, NULL);
+        s = STEP_RESPOND;
+    } else {
+        resp_error(r, 412, "Bad URL"); /* Swift's answer to any other path */
         s = STEP_RESPOND;
     }
     if (!r->raw_path)

@@ -32,8 +32,7 @@ const char *handler_allow(enum api_level level)
 {
     /* Swift's order (its controllers' allowed_methods, reversed). */
     switch (level) {
-    case LEVEL_ACCOUNT:
-        return "OPTIONS, HEAD, POST, GET";
+    case LEVEL_ACCOUNT: /* PUT and DELETE answer 403 unless reseller */
     case LEVEL_CONTAINER:
         return "DELETE, OPTIONS, HEAD, POST, PUT, GET";
     case LEVEL_OBJECT:

@@ -13,6 +13,7 @@ Two ways to run:
       tests.
 """
 
+import http.client
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote, urlparse
 
 import pytest
 import requests
@@ -34,6 +36,7 @@ SWIFTLET_URL = os.environ.get("SWIFTLET_URL", "").rstrip("/")
 SWIFTLET_BIN = os.environ.get("SWIFTLET_BIN",
                               os.path.join(REPO, "build", "swiftlet"))
 USER, KEY = "test:tester", "testing"
+_STARTED = []      # every Server started by start_swiftlet in this run
 TRANS_ID_RE = re.compile(r"^tx[0-9a-f]{21}-[0-9a-f]{10}$")
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = float(os.environ.get("SWIFTLET_STOP_TIMEOUT", "10"))
@@ -61,6 +64,11 @@ def pytest_sessionfinish(session, exitstatus):
     # to swallow in a script; make it a plain failure).
     if session.testscollected == 0 and exitstatus in (0, 5):
         session.exitstatus = 1
+    # Safety net: no server outlives the run, no log file stays in /tmp.
+    for srv in _STARTED:
+        srv.stop()
+        if srv.log_path and os.path.exists(srv.log_path):
+            os.unlink(srv.log_path)
 
 
 # --------------------------------------------------------------------------
@@ -87,6 +95,27 @@ def new_session(token=None):
     if token:
         s.headers["X-Auth-Token"] = token
     return s
+
+
+class PerThread:
+    """One authenticated session per worker thread; close() closes all."""
+
+    def __init__(self, token):
+        self.token = token
+        self.local = threading.local()
+        self.lock = threading.Lock()
+        self.all = []
+
+    def session(self):
+        if not hasattr(self.local, "s"):
+            self.local.s = new_session(self.token)
+            with self.lock:
+                self.all.append(self.local.s)
+        return self.local.s
+
+    def close(self):
+        for s in self.all:
+            s.close()
 
 
 # --------------------------------------------------------------------------
@@ -150,7 +179,8 @@ def _wait_healthy(base, proc, deadline):
         if proc.poll() is not None:
             return False
         try:
-            if requests.get(base + "/healthcheck", timeout=1).status_code == 200:
+            r = requests.get(base + "/healthcheck", timeout=1)
+            if r.status_code == 200:
                 return True
         except requests.RequestException:
             pass
@@ -173,6 +203,7 @@ def start_swiftlet(args, expect_export=False, port=None):
                             stdin=subprocess.DEVNULL)
     os.close(fd)
     srv = Server(base, proc, log_path, args=list(args))
+    _STARTED.append(srv)
     deadline = time.monotonic() + START_TIMEOUT
     if expect_export:
         want = "export ST_AUTH=%s/auth/v1.0" % base
@@ -304,14 +335,29 @@ def empty_container(s, curl):
     if not names:
         return
     local = threading.local()
+    u = urlparse(curl)
+    tok = s.headers["X-Auth-Token"]
 
     def rm(name):
-        if not hasattr(local, "s"):
-            local.s = new_session(s.headers["X-Auth-Token"])
-        local.s.delete(curl + "/" + requests.utils.quote(name, safe=""))
+        # http.client, not requests: requests would drop "." and ".."
+        # path segments, and Swift keeps them as literal object names.
+        if not hasattr(local, "c"):
+            local.c = http.client.HTTPConnection(u.hostname, u.port,
+                                                 timeout=60)
+            conns.append(local.c)
+        path = u.path + "/" + quote(name.encode("utf-8"), safe="/")
+        try:
+            local.c.request("DELETE", path, headers={"X-Auth-Token": tok})
+            local.c.getresponse().read()
+        except (OSError, http.client.HTTPException):
+            local.c.close()
+            del local.c
 
+    conns = []
     with ThreadPoolExecutor(16) as ex:
         list(ex.map(rm, names))
+    for c in conns:
+        c.close()
 
 
 def drop_container(s, curl):

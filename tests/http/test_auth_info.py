@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import check_common_headers, new_session
+from conftest import check_common_headers
 
 UNAUTH_BODY = (b"<html><h1>Unauthorized</h1><p>This server could not verify "
                b"that you are authorized to access the document you "
@@ -32,9 +32,10 @@ def test_auth_ok(server, anon, path, uhdr, khdr):
     assert r.headers["Content-Length"] == "0"
     assert r.content == b""
     assert r.headers["Content-Type"] == "text/html; charset=UTF-8"
-    # the token works
+    # the token works (Swift: 200 with canned stats while the account has
+    # never been written to, 204 once it exists)
     r2 = anon.head(r.headers["X-Storage-Url"], headers={"X-Auth-Token": tok})
-    assert r2.status_code == 204
+    assert r2.status_code in (200, 204)
 
 
 def test_auth_token_reused(server, anon):
@@ -46,15 +47,17 @@ def test_auth_token_reused(server, anon):
         int(r1.headers["X-Auth-Token-Expires"])
 
 
-def test_auth_v1_short_path_is_bad_request(server, anon):
-    # Swift's tempauth treats /auth/v1 as a malformed request.
+@pytest.mark.swiftlet_only
+def test_auth_v1_short_path(server, anon):
+    # Swift's tempauth answers 400 on /auth/v1; swiftlet accepts it as an
+    # alias of /auth/v1.0 on purpose (clients configured with the short
+    # form exist, and the issue asks for it).
     r = anon.get(server.base + "/auth/v1",
                  headers={"X-Auth-User": "test:tester",
                           "X-Auth-Key": "testing"})
-    assert r.status_code == 400
-    assert r.content == (b"<html><h1>Bad Request</h1><p>The server could not "
-                         b"comply with the request since it is either "
-                         b"malformed or otherwise incorrect.</p></html>")
+    assert r.status_code == 200
+    assert r.headers["X-Auth-Token"].startswith("AUTH_tk")
+    assert r.headers["X-Storage-Url"].endswith("/v1/AUTH_test")
 
 
 @pytest.mark.parametrize("headers,realm", [

@@ -3,13 +3,12 @@
 import datetime
 import hashlib
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import pytest
 
-from conftest import SWIFTLET_URL, drop_container, new_session, unique
+from conftest import SWIFTLET_URL, PerThread, drop_container, unique
 
 # Names chosen to exercise byte order: Swift sorts by UTF-8 bytes, so
 # 'z' < '\u00e9' < '\U0001F600', and '&' < '/' < 'b'.
@@ -228,17 +227,15 @@ def test_paging_over_10000(token, storage_url, sess):
     assert sess.put(url).status_code == 201
     names = ["o/%05d-%s" % (i, "\u00e9" if i % 7 == 0 else "x")
              for i in range(n)]
-    local = threading.local()
+    pool = PerThread(token)
 
     # A shared external server (real Swift) may drop a rare request under
     # this load; retry there. swiftlet itself must take every PUT at once.
     attempts = 3 if SWIFTLET_URL else 1
 
     def put(name):
-        if not hasattr(local, "s"):
-            local.s = new_session(token)
         for _ in range(attempts):
-            r = local.s.put(url + "/" + quote(name), data=name.encode())
+            r = pool.session().put(url + "/" + quote(name), data=name.encode())
             if r.status_code == 201:
                 break
         return r.status_code
@@ -246,6 +243,7 @@ def test_paging_over_10000(token, storage_url, sess):
     try:
         with ThreadPoolExecutor(32) as ex:
             codes = list(ex.map(put, names))
+        pool.close()
         assert codes.count(201) == n
         h = sess.head(url).headers
         assert h["X-Container-Object-Count"] == str(n)

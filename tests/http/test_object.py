@@ -1,6 +1,5 @@
 """Object PUT/GET/HEAD/POST/DELETE/COPY semantics, as Swift 2.30 answers."""
 
-import calendar
 import email.utils
 import hashlib
 import http.client
@@ -13,7 +12,7 @@ from urllib.parse import quote, urlparse
 
 import pytest
 
-from conftest import check_common_headers, unique
+from conftest import check_common_headers
 
 ACCEPTED = (b"<html><h1>Accepted</h1><p>The request is accepted for "
             b"processing.</p></html>")
