@@ -6,6 +6,11 @@
  * It is the only file that includes sqlite3.h; SQLite result codes are turned
  * into -errno values in sql_err() and nowhere else.
  *
+ * Object rows are written through the group commit of meta_commit.c: the
+ * replicas commit in parallel, and concurrent writes to one container DB
+ * share one transaction and one WAL sync (meta_batch_run below). Other
+ * writes, rare and order-sensitive, go replica after replica.
+ *
  * Locking: the pool lock guards the handle table, the LRU list and the
  * reference counts; each handle has its own mutex, held by the one thread
  * using its sqlite3* (opened with SQLITE_OPEN_NOMUTEX). A thread never holds
@@ -33,12 +38,18 @@
 
 #include "../common/log.h"
 #include "io.h"
+#include "meta_int.h"
 
 #define SCHEMA_VERSION 1
 #define SCHEMA_VERSION_SQL "PRAGMA user_version = 1" /* keep in step */
 #define BUSY_TIMEOUT_MS 10000
 #define DIRTY_BUCKETS 256
 #define ERR_NODB (-ENODATA) /* internal: a DB file without its info row */
+/* Once a quorum of an object row's replicas committed, how long to wait for
+ * the last one before answering (Swift's container_update_timeout): long
+ * enough that a listing right after a PUT normally sees it on every replica,
+ * short enough that a stalled disk group does not stall the requests. */
+#define QUORUM_GRACE_MS 1000
 
 /* ---- schema and statements ---- */
 
@@ -73,6 +84,9 @@ enum stmt {
     ST_BEGIN_IMMEDIATE,
     ST_COMMIT,
     ST_ROLLBACK,
+    ST_SAVEPOINT,
+    ST_RELEASE,
+    ST_ROLLBACK_TO,
     ST_INFO_META,
     ST_C_INFO_GET,
     ST_C_INFO_INSERT,
@@ -109,6 +123,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
+    [ST_SAVEPOINT] = "SAVEPOINT op",
+    [ST_RELEASE] = "RELEASE op",
+    [ST_ROLLBACK_TO] = "ROLLBACK TO op",
     [ST_INFO_META] = "UPDATE info SET metadata = ?1 WHERE id = 0",
     [ST_C_INFO_GET] = "SELECT account, container, created_at, put_timestamp, delete_timestamp, 0,"
                       " object_count, bytes_used, metadata FROM info WHERE id = 0",
@@ -165,6 +182,7 @@ struct db_pool {
     struct db_handle **buckets;
     struct db_handle *lru_head, *lru_tail; /* head: most recently used */
     struct dirty *dirty[DIRTY_BUCKETS];
+    struct commit *commit;
 };
 
 /* Translate a SQLite result code into 0 or -errno (the one place that does). */
@@ -221,6 +239,7 @@ int db_pool_new(struct db_pool **out, unsigned max_open, bool sync)
     while (p->n_buckets < 2 * (size_t)max_open)
         p->n_buckets *= 2;
     p->buckets = xcalloc(p->n_buckets, sizeof(*p->buckets));
+    p->commit = commit_new(p);
     *out = p;
     return 0;
 }
@@ -248,6 +267,9 @@ void db_pool_free(struct db_pool *p)
 {
     if (!p)
         return;
+    /* Writes a request stopped waiting for still complete (and mark their
+     * containers dirty) before the last rollup. */
+    commit_free(p->commit);
     /* The dirty set lives in memory only: write it out on a clean stop. */
     if (db_rollup_flush(p, NULL) < 0)
         log_warn("msg=\"rollup at shutdown incomplete\"");
@@ -559,6 +581,7 @@ out_free:
 
 static int st_get(struct db_handle *h, enum stmt id, sqlite3_stmt **out)
 {
+    *out = NULL; /* set on every path, so no caller reads it uninitialised */
     if (!h->stmt[id]) {
         int rc = sqlite3_prepare_v3(h->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                     &h->stmt[id], NULL);
@@ -785,9 +808,6 @@ static int info_set_meta(struct db_handle *h, const char *json)
 
 /* ---- replicated writes and reads ---- */
 
-/* Work done on one replica inside a transaction: 0 or a negative code. */
-typedef int replica_fn(struct db_handle *h, void *arg);
-
 /* Errors that are an answer about the item rather than a failed replica. */
 static bool is_answer(int rc)
 {
@@ -895,6 +915,93 @@ static int replica_read(struct db_pool *p, const struct placement *pl, replica_f
         err = -EIO;
     }
     return err;
+}
+
+/* ---- group-committed writes (the writer side is meta_commit.c) ---- */
+
+/* Run one op in its own savepoint. 0 when the transaction is still on
+ * (whatever op->rc is), else the error that ended it. */
+static int batch_op(struct db_handle *h, struct commit_op *op)
+{
+    int rc = st_exec(h, ST_SAVEPOINT);
+
+    if (rc < 0)
+        return op->rc = rc;
+    op->rc = op->fn(h, op->arg);
+    if (op->rc == 0)
+        return st_exec(h, ST_RELEASE);
+    if (sqlite3_get_autocommit(h->db))
+        return op->rc; /* SQLite rolled the whole transaction back */
+    rc = st_exec(h, ST_ROLLBACK_TO);
+    return rc < 0 ? rc : st_exec(h, ST_RELEASE);
+}
+
+int meta_batch_run(struct db_pool *p, const struct placement *pl, struct disk_group *dg,
+                   struct commit_op *ops)
+{
+    struct db_handle *h = NULL;
+    int rc = handle_acquire(p, pl, dg, false, &h);
+    bool opened = rc == 0;
+
+    if (opened) {
+        rc = st_exec(h, ST_BEGIN_IMMEDIATE);
+        for (struct commit_op *op = ops; op && rc == 0; op = op->next)
+            rc = batch_op(h, op);
+        if (rc == 0)
+            rc = st_exec(h, ST_COMMIT);
+        if (rc < 0 && !sqlite3_get_autocommit(h->db))
+            (void)st_exec(h, ST_ROLLBACK);
+        handle_release(p, h);
+    }
+    if (rc < 0 && rc != -ENOENT && !is_answer(rc))
+        replica_failed(pl, dg, rc);
+    for (struct commit_op *op = ops; op; op = op->next) {
+        op->opened = opened;
+        if (rc < 0)
+            op->rc = rc; /* rolled back, ops that had succeeded too */
+        else if (op->rc < 0 && op->rc != -ENOENT && !is_answer(op->rc))
+            replica_failed(pl, dg, op->rc);
+    }
+    return rc;
+}
+
+/* The outcome of a group-committed write, as replicas_write decides it:
+ * 0 on a quorum; else (every op done) the answer of the first replica that
+ * could be opened, -ENOENT when none has the DB, or ERR_QUORUM. A quorum
+ * wins over one replica's answer, since the replicas ran at once. */
+static int replicas_outcome(const struct commit_result *res, size_t n)
+{
+    size_t ok = 0, opened_n = 0, missing = 0;
+
+    for (size_t i = 0; i < n; i++)
+        ok += res[i].done && res[i].rc == 0;
+    if (ok >= QUORUM)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        opened_n += res[i].opened;
+        if (is_answer(res[i].rc) && res[i].opened && opened_n == 1)
+            return res[i].rc;
+        missing += res[i].rc == -ENOENT;
+    }
+    return missing == n ? -ENOENT : ERR_QUORUM;
+}
+
+/* Submit r (its ops' args set) to the write targets dg[0..n-1] in parallel
+ * and wait for the outcome; drops the submitter's reference to r. */
+static int replicas_commit(struct db_pool *p, struct commit_req *r)
+{
+    struct commit_result res[REPLICAS];
+    size_t n = r->n_ops;
+
+    commit_submit(p->commit, r);
+    commit_wait(r, QUORUM_GRACE_MS, res);
+    commit_req_put(r);
+    return replicas_outcome(res, n);
+}
+
+uint64_t db_pool_commits(const struct db_pool *p)
+{
+    return commit_count(p->commit);
 }
 
 /* ---- accounts ---- */
@@ -1324,9 +1431,22 @@ struct object_change {
     uint64_t size;
     const char *content_type, *etag;
     bool deleted;
-    /* Read from the container DB (its own record is authoritative), for
-     * the rollup. */
+};
+
+/* One replica's view of the change: the container's names are read from its
+ * DB (its own record is authoritative), for the rollup. */
+struct object_out {
+    const struct object_change *c;
     char *account, *container;
+};
+
+/* An object row write in flight; owns copies of everything, since a writer
+ * may finish the last replica after the request returned. */
+struct object_req {
+    struct commit_req r; /* first: the commit callbacks cast back */
+    struct placement pl_account;
+    struct object_change c;
+    struct object_out out[REPLICAS];
 };
 
 static int object_row_put(struct db_handle *h, const struct object_change *c)
@@ -1362,7 +1482,8 @@ static int container_add(struct db_handle *h, int64_t objects, int64_t bytes)
 /* Replace the object's row when ts is newer, keeping the counts in step. */
 static int object_apply(struct db_handle *h, void *arg)
 {
-    struct object_change *c = arg;
+    struct object_out *o = arg;
+    const struct object_change *c = o->c;
     bool old_live = false;
     int64_t old_size = 0;
     struct info in;
@@ -1371,9 +1492,9 @@ static int object_apply(struct db_handle *h, void *arg)
 
     if (rc < 0)
         return rc;
-    if (!c->account) {
-        c->account = in.account;
-        c->container = in.container;
+    if (!o->account) {
+        o->account = in.account;
+        o->container = in.container;
         in.account = in.container = NULL;
     }
     info_release(&in);
@@ -1400,16 +1521,54 @@ static void dirty_mark(struct db_pool *p, const struct placement *pl,
                        const struct placement *pl_account, const char *account,
                        const char *container);
 
-static int object_change(struct db_pool *p, const struct placement *pl,
-                         const struct placement *pl_account, struct object_change *c)
+/* Each replica marks the container dirty once its row is in, so a replica
+ * committing late is rolled up too. */
+static void object_committed(struct db_pool *p, struct commit_req *r, struct commit_op *op)
 {
-    int rc = replicas_write(p, pl, false, object_apply, c);
+    struct object_req *q = (struct object_req *)r;
+    struct object_out *o = op->arg;
 
-    if (rc == 0 && c->account)
-        dirty_mark(p, pl, pl_account, c->account, c->container);
-    free(c->account);
-    free(c->container);
-    return rc;
+    if (o->account)
+        dirty_mark(p, &r->pl, &q->pl_account, o->account, o->container);
+}
+
+static void object_req_destroy(struct commit_req *r)
+{
+    struct object_req *q = (struct object_req *)r;
+
+    for (size_t i = 0; i < REPLICAS; i++) {
+        free(q->out[i].account);
+        free(q->out[i].container);
+    }
+    free((char *)q->c.name);
+    free((char *)q->c.content_type);
+    free((char *)q->c.etag);
+    free(q);
+}
+
+static int object_change(struct db_pool *p, const struct placement *pl,
+                         const struct placement *pl_account, const struct object_change *c)
+{
+    struct disk_group *dg[REPLICAS];
+    size_t n = write_targets(pl, dg);
+    struct object_req *q;
+
+    if (n < QUORUM)
+        return ERR_QUORUM;
+    q = xcalloc(1, sizeof(*q));
+    commit_req_init(&q->r, pl, dg, n, object_apply);
+    q->r.committed = object_committed;
+    q->r.destroy = object_req_destroy;
+    q->pl_account = *pl_account;
+    q->c = *c;
+    q->c.name = xstrdup(c->name);
+    q->c.content_type = c->content_type ? xstrdup(c->content_type) : NULL;
+    q->c.etag = c->etag ? xstrdup(c->etag) : NULL;
+    for (size_t i = 0; i < n; i++) {
+        q->out[i].c = &q->c;
+        q->r.op[i].arg = &q->out[i];
+    }
+    return replicas_commit(p, &q->r);
 }
 
 int db_object_put(struct db_pool *p, const struct placement *pl, const struct placement *pl_account,
@@ -1513,34 +1672,97 @@ static int counts_read(struct db_handle *h, void *arg)
     return 0;
 }
 
-/* Copy one container's counts into its account row. */
-static int rollup_one(struct db_pool *p, const struct dirty *d)
-{
-    struct account_counts a = {.container = d->container};
-    int rc = replica_read(p, &d->pl, counts_read, &a, NULL);
+/* One dirty container on its way into its account. */
+struct rollup_item {
+    struct dirty *d;
+    struct account_counts a;
+};
 
-    if (rc == -ENOENT)
-        return 0; /* deleted meanwhile: its row went with it */
-    if (rc < 0)
-        return rc;
-    return replicas_write(p, &d->pl_account, false, account_counts_apply, &a);
+static int rollup_cmp(const void *x, const void *y)
+{
+    const struct rollup_item *a = x, *b = y;
+
+    return memcmp(a->d->pl_account.hash, b->d->pl_account.hash, sizeof(a->d->pl_account.hash));
 }
 
-int db_rollup_flush(struct db_pool *p, const char *account)
-{
-    struct dirty *d, *next;
-    int first = 0;
+struct rollup_batch {
+    struct rollup_item *items;
+    size_t n;
+};
 
-    pthread_mutex_lock(&p->flush_lock);
-    for (d = dirty_take(p, account); d; d = next) {
-        int rc = rollup_one(p, d);
+/* Copy every container's counts of the batch into its account row. */
+static int rollup_batch_apply(struct db_handle *h, void *arg)
+{
+    const struct rollup_batch *b = arg;
+
+    for (size_t i = 0; i < b->n; i++) {
+        int rc = account_counts_apply(h, &b->items[i].a);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Read the counts of the dirty containers of list into items; returns how
+ * many are left to write (deleted ones are dropped, failed ones marked
+ * dirty again with *first set). */
+static size_t rollup_read(struct db_pool *p, struct dirty *list, struct rollup_item *items,
+                          int *first)
+{
+    size_t n = 0;
+
+    for (struct dirty *d = list, *next; d; d = next) {
         next = d->next;
-        if (rc < 0 && rc != -ENOENT) {
-            first = first ? first : rc;
+        items[n] = (struct rollup_item){.d = d, .a = {.container = d->container}};
+        int rc = replica_read(p, &d->pl, counts_read, &items[n].a, NULL);
+        if (rc == 0) {
+            n++;
+            continue;
+        }
+        if (rc != -ENOENT) { /* -ENOENT: deleted meanwhile, its row went with it */
+            *first = *first ? *first : rc;
             dirty_mark(p, &d->pl, &d->pl_account, d->account, d->container); /* retry later */
         }
         dirty_free(d);
     }
+    return n;
+}
+
+/* Write items[0..n-1], all of one account, in one transaction per replica. */
+static int rollup_write(struct db_pool *p, struct rollup_item *items, size_t n)
+{
+    struct rollup_batch b = {items, n};
+    int rc = replicas_write(p, &items[0].d->pl_account, false, rollup_batch_apply, &b);
+
+    for (size_t i = 0; i < n; i++) {
+        struct dirty *d = items[i].d;
+        if (rc < 0 && rc != -ENOENT)
+            dirty_mark(p, &d->pl, &d->pl_account, d->account, d->container); /* retry later */
+        dirty_free(d);
+    }
+    return rc == -ENOENT ? 0 : rc;
+}
+
+int db_rollup_flush(struct db_pool *p, const char *account)
+{
+    struct rollup_item *items;
+    size_t n = 0;
+    int first = 0;
+
+    pthread_mutex_lock(&p->flush_lock);
+    struct dirty *list = dirty_take(p, account);
+    for (struct dirty *d = list; d; d = d->next)
+        n++;
+    items = xcalloc(n ? n : 1, sizeof(*items));
+    n = rollup_read(p, list, items, &first);
+    qsort(items, n, sizeof(*items), rollup_cmp);
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && rollup_cmp(&items[i], &items[j]) == 0; j++)
+            ;
+        int rc = rollup_write(p, items + i, j - i);
+        first = first ? first : rc;
+    }
+    free(items);
     pthread_mutex_unlock(&p->flush_lock);
     return first;
 }

@@ -35,9 +35,13 @@ struct db_pool;
 /* max_open: handles kept open (> 0, else -EINVAL); sync: PRAGMA synchronous
  * FULL (else NORMAL). */
 int db_pool_new(struct db_pool **out, unsigned max_open, bool sync) WUR;
-/* Flushes the pending rollups, then closes every handle; no other thread may
- * use the pool any more. NULL is a no-op. */
+/* Lets the object row writes still in flight finish, flushes the pending
+ * rollups, then closes every handle; no other thread may use the pool any
+ * more. NULL is a no-op. */
 void db_pool_free(struct db_pool *p);
+/* Transactions the pool's group commit has committed so far (object row
+ * writes: concurrent writes to one DB share one), for tests and metrics. */
+uint64_t db_pool_commits(const struct db_pool *p);
 
 /* Metadata with per-key timestamps lives inside the DB; callers see plain
  * header-name -> value lists. Setting a key to "" removes it. */
@@ -101,7 +105,10 @@ int db_container_delete(struct db_pool *p, const struct placement *pl,
 /* Record (or, with a newer timestamp, replace) the listing row of an object.
  * Older timestamps than the stored row are ignored (returns 0). Marks the
  * container dirty for the rollup into pl_account. 0, -ENOENT (no container),
- * ERR_QUORUM. */
+ * ERR_QUORUM. The replicas are written in parallel and concurrent writes to
+ * one container share a commit; it returns once every replica committed, or
+ * once a quorum did and the last is still not done a second later (that one
+ * still completes in the background). */
 int db_object_put(struct db_pool *p, const struct placement *pl,
                   const struct placement *pl_account, const char *container, const char *name,
                   int64_t ts, uint64_t size, const char *content_type, const char *etag) WUR;

@@ -2,8 +2,9 @@
  * in a temp directory: container and account create/stat/revive, metadata
  * merging, object rows and counts, delete, Swift's listing algorithm (the
  * expected results were produced by Swift 2.30's own ContainerBroker),
- * quorum, read fallback, the container limit under concurrency, the rollup
- * and the handle pool under eviction. */
+ * quorum, read fallback, the container limit under concurrency, the rollup,
+ * the handle pool under eviction, and the group commit of object rows (many
+ * writers into one container, a replica lost or stalled mid-way). */
 #include <errno.h>
 #include <ftw.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -774,7 +776,7 @@ static void test_pool_eviction(void **state)
     struct container_stat st;
 
     for (int i = 0; i < 6; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof(name), "e%d", i);
         make_container(f, &pl[i], name, 1 + i);
         put_object(f, &pl[i], "o", 10, (uint64_t)i);
@@ -785,6 +787,279 @@ static void test_pool_eviction(void **state)
             assert_int_equal(st.bytes_used, (uint64_t)i);
             container_stat_release(&st);
         }
+}
+
+/* ---- group commit ---- */
+
+static int fx_setup_sync(void **state)
+{
+    struct fx *f;
+    int rc = fx_setup_max(state, 64);
+
+    f = *state;
+    db_pool_free(f->pool); /* PRAGMA synchronous=FULL, as a server with fsync on */
+    assert_int_equal(db_pool_new(&f->pool, 64, true), 0);
+    return rc;
+}
+
+/* The placement of name with replica first_dg read first. */
+static void place_from(struct fx *f, struct placement *pl, const char *name, int first_dg)
+{
+    int order[3] = {first_dg, (first_dg + 1) % 3, (first_dg + 2) % 3};
+
+    place(f, pl, name, order, 3);
+}
+
+static void assert_replica_counts(struct fx *f, const char *name, int dg, uint64_t count,
+                                  uint64_t bytes)
+{
+    struct container_stat st;
+    struct placement pl;
+    int listed = 0;
+
+    place_from(f, &pl, name, dg);
+    assert_int_equal(db_container_stat(f->pool, &pl, &st), 0);
+    assert_int_equal(st.object_count, count);
+    assert_int_equal(st.bytes_used, bytes);
+    container_stat_release(&st);
+    struct list_query q = {.limit = 100000};
+    assert_int_equal(db_container_list(f->pool, &pl, &q, count_cb, &listed), 0);
+    assert_int_equal(listed, (int)count);
+}
+
+#define GC_THREADS 16
+#define GC_PER_THREAD 24
+
+struct gc_arg {
+    struct fx *f;
+    const struct placement *pl;
+    int id, failed;
+};
+
+/* Each thread puts its names (size i + 1), overwrites every other one with
+ * a newer row of size 7, sends an older write that must lose, and deletes
+ * every fourth name: GC_PER_THREAD * 3 / 4 live rows of known sizes. */
+static void *gc_thread(void *p)
+{
+    struct gc_arg *a = p;
+    struct db_pool *pool = a->f->pool;
+    const struct placement *pla = &a->f->pla;
+
+    for (int i = 0; i < GC_PER_THREAD; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "o-%02d-%02d", a->id, i);
+        a->failed += db_object_put(pool, a->pl, pla, "c", name, 100 + i, (uint64_t)i + 1,
+                                   "text/plain", "e") != 0;
+        if (i % 2 == 0)
+            a->failed +=
+                db_object_put(pool, a->pl, pla, "c", name, 200 + i, 7, "text/plain", "e") != 0;
+        a->failed += db_object_put(pool, a->pl, pla, "c", name, 50, 1000, "text/plain", "e") != 0;
+        if (i % 4 == 3)
+            a->failed += db_object_delete(pool, a->pl, pla, "c", name, 300 + i) != 0;
+    }
+    return NULL;
+}
+
+static void gc_expected(uint64_t *count, uint64_t *bytes)
+{
+    *count = *bytes = 0;
+    for (int i = 0; i < GC_PER_THREAD; i++) {
+        if (i % 4 == 3)
+            continue;
+        *count += GC_THREADS;
+        *bytes += GC_THREADS * (i % 2 == 0 ? 7 : (uint64_t)i + 1);
+    }
+}
+
+/* Many threads writing one container: every row lands on every replica
+ * with exact counts, newest wins, and the writes share commits. */
+static void test_group_commit_one_container(void **state)
+{
+    struct fx *f = *state; /* synchronous=FULL */
+    struct gc_arg args[GC_THREADS];
+    pthread_t th[GC_THREADS];
+    struct account_stat ast;
+    struct placement pl;
+    uint64_t count, bytes, ops = 0;
+
+    make_container(f, &pl, "c", 1);
+    uint64_t commits0 = db_pool_commits(f->pool);
+    for (int i = 0; i < GC_THREADS; i++) {
+        args[i] = (struct gc_arg){.f = f, .pl = &pl, .id = i};
+        assert_int_equal(pthread_create(&th[i], NULL, gc_thread, &args[i]), 0);
+    }
+    for (int i = 0; i < GC_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failed, 0);
+    }
+    uint64_t commits = db_pool_commits(f->pool) - commits0;
+    for (int i = 0; i < GC_PER_THREAD; i++)
+        ops += (uint64_t)GC_THREADS * (2 + (i % 2 == 0) + (i % 4 == 3));
+    ops *= REPLICAS;
+    print_message("group commit: %llu row writes in %llu commits\n", (unsigned long long)ops,
+                  (unsigned long long)commits);
+    assert_true(commits > 0);
+    assert_true(commits < ops);
+
+    gc_expected(&count, &bytes);
+    for (int dg = 0; dg < REPLICAS; dg++)
+        assert_replica_counts(f, "c", dg, count, bytes);
+    assert_int_equal(db_rollup_flush(f->pool, ACCOUNT), 0);
+    assert_int_equal(db_account_stat(f->pool, &f->pla, &ast), 0);
+    assert_int_equal(ast.object_count, count);
+    assert_int_equal(ast.bytes_used, bytes);
+    account_stat_release(&ast);
+}
+
+struct midway_arg {
+    struct fx *f;
+    const struct placement *pl;
+    int id, failed;
+    volatile int *progress;
+};
+
+static void *midway_thread(void *p)
+{
+    struct midway_arg *a = p;
+
+    for (int i = 0; i < GC_PER_THREAD; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "m-%02d-%02d", a->id, i);
+        a->failed += db_object_put(a->f->pool, a->pl, &a->f->pla, "c", name, 10 + i, 3,
+                                   "text/plain", "e") != 0;
+        __atomic_add_fetch(a->progress, 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+/* A primary becomes unusable while many writes are in flight: none fails,
+ * the handoff takes over, and the replicas that stayed up have every row. */
+static void test_group_commit_replica_lost(void **state)
+{
+    struct fx *f = *state;
+    struct midway_arg args[GC_THREADS];
+    pthread_t th[GC_THREADS];
+    volatile int progress = 0;
+    struct placement pl;
+
+    make_container(f, &pl, "c", 1);
+    for (int i = 0; i < GC_THREADS; i++) {
+        args[i] = (struct midway_arg){.f = f, .pl = &pl, .id = i, .progress = &progress};
+        assert_int_equal(pthread_create(&th[i], NULL, midway_thread, &args[i]), 0);
+    }
+    while (__atomic_load_n(&progress, __ATOMIC_SEQ_CST) < GC_THREADS * GC_PER_THREAD / 3)
+        usleep(1000);
+    dg_note_result(f->dg[1], -EIO);
+    for (int i = 0; i < GC_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failed, 0);
+    }
+    assert_false(dg_usable(f->dg[1]));
+    assert_replica_counts(f, "c", 0, GC_THREADS * GC_PER_THREAD, 3 * GC_THREADS * GC_PER_THREAD);
+    assert_replica_counts(f, "c", 2, GC_THREADS * GC_PER_THREAD, 3 * GC_THREADS * GC_PER_THREAD);
+    /* The handoff has no container DB (object rows never create one): the
+     * two replicas left carried the quorum. */
+    char *on_handoff = db_path(&pl, f->dg[3]);
+    assert_int_equal(access(on_handoff, F_OK), -1);
+    free(on_handoff);
+
+    /* Then a second one: no quorum, and the answer comes (no hang). */
+    dg_note_result(f->dg[2], -EIO);
+    dg_note_result(f->dg[3], -EIO);
+    assert_int_equal(db_object_put(f->pool, &pl, &f->pla, "c", "late", 99, 1, "a/b", "e"),
+                     ERR_QUORUM);
+}
+
+/* ---- a stalled replica ---- */
+
+struct stall {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool holding, release;
+};
+
+/* A listing callback runs while its DB's handle is held: waiting in it
+ * stalls every writer of that replica, as a hung disk would. */
+static int stall_cb(void *ctx, const struct list_entry *e)
+{
+    struct stall *s = ctx;
+
+    (void)e;
+    pthread_mutex_lock(&s->lock);
+    s->holding = true;
+    pthread_cond_broadcast(&s->cond);
+    while (!s->release)
+        pthread_cond_wait(&s->cond, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+    return -1; /* one entry is enough */
+}
+
+struct stall_arg {
+    struct fx *f;
+    struct stall *s;
+};
+
+static void *stall_thread(void *p)
+{
+    struct stall_arg *a = p;
+    struct placement pl;
+    struct list_query q = {.limit = 1};
+
+    place_from(a->f, &pl, "c", 2);
+    assert_int_equal(db_container_list(a->f->pool, &pl, &q, stall_cb, a->s), -1);
+    return NULL;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* With one replica stalled, a write answers once the quorum committed and
+ * a grace period passed; the stalled replica catches up when it comes
+ * back, and the pool drains such writes when it is freed. */
+static void test_group_commit_stalled_replica(void **state)
+{
+    struct fx *f = *state;
+    struct stall s = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    struct stall_arg a = {f, &s};
+    struct placement pl;
+    pthread_t th;
+
+    make_container(f, &pl, "c", 1);
+    put_object(f, &pl, "a", 2, 1);
+    assert_int_equal(pthread_create(&th, NULL, stall_thread, &a), 0);
+    pthread_mutex_lock(&s.lock);
+    while (!s.holding)
+        pthread_cond_wait(&s.cond, &s.lock);
+    pthread_mutex_unlock(&s.lock);
+
+    uint64_t t0 = now_ms();
+    put_object(f, &pl, "b", 3, 10);
+    put_object(f, &pl, "c", 4, 100);
+    uint64_t took = now_ms() - t0;
+    print_message("two puts with a stalled replica took %llu ms\n", (unsigned long long)took);
+    assert_true(took >= 900); /* each waited for the stalled one a while... */
+    /* ...but both answered while it was still stalled. */
+    assert_replica_counts(f, "c", 0, 3, 111);
+    assert_replica_counts(f, "c", 1, 3, 111);
+
+    pthread_mutex_lock(&s.lock);
+    s.release = true;
+    pthread_cond_broadcast(&s.cond);
+    pthread_mutex_unlock(&s.lock);
+    pthread_join(th, NULL);
+    /* The stalled replica's writes land; freeing the pool waits for them. */
+    db_pool_free(f->pool);
+    assert_int_equal(db_pool_new(&f->pool, 64, false), 0);
+    assert_replica_counts(f, "c", 2, 3, 111);
+    struct account_stat ast;
+    assert_int_equal(db_account_stat(f->pool, &f->pla, &ast), 0);
+    assert_int_equal(ast.object_count, 3);
+    account_stat_release(&ast);
 }
 
 int main(void)
@@ -804,6 +1079,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rollup_at_pool_free, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pool_eviction, fx_setup_small, fx_teardown),
         cmocka_unit_test_setup_teardown(test_pool_concurrent_puts, fx_setup_small, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_one_container, fx_setup_sync,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_replica_lost, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit_stalled_replica, fx_setup, fx_teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
