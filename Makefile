@@ -33,7 +33,8 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps run test unit http check bench fuzz install clean fmt lint docs-config
+.PHONY: all deps test-deps run test unit http check test-built bench fuzz fuzz-replay install clean \
+        fmt lint docs-config
 
 all: $(BUILD)/swiftlet
 
@@ -83,6 +84,7 @@ check: test-deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 	    EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" test-built
+	@$(MAKE) --no-print-directory fuzz-replay
 
 test-built: $(BUILD)/swiftlet $(UNIT_BIN)
 	@$(MAKE) --no-print-directory unit
@@ -93,6 +95,10 @@ bench: all
 
 fuzz: test-deps
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk fuzz-run
+
+# Every fuzz target once over its seed corpus (tests/fuzz/corpus/).
+fuzz-replay: test-deps
+	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk fuzz-replay
 
 docs-config: all
 	$(BUILD)/swiftlet --config-docs > docs/config.md
