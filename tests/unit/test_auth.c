@@ -39,8 +39,8 @@ static void test_login(void **state)
         {"test:tester", "testing2", -EACCES},
         {"test:tester", "testin", -EACCES},
         {"test:tester", "", -EACCES},
-        {"test:nobody", "testing", -EACCES},
-        {"tester", "testing", -EACCES},
+        {"test:nobody", "testing", -ENOENT},
+        {"tester", "testing", -ENOENT},
         {"test:reader", "secret", 0},
         {"other:boss", "pw", 0},
     };
