@@ -1,12 +1,13 @@
 /* storage/io.c: This file implements the replica fan-out: the same bytes
  * appended to several files, and an fdatasync of all of them, each run in
- * parallel with io_uring or in turn with pwrite/fdatasync.
+ * parallel with io_uring or in turn with pwrite/fdatasync; and fsync_many,
+ * the same parallel sync over any set of fds (the directories of a commit).
  *
  * It is the only file that includes liburing.h.
  *
  * Ring ownership: one small io_uring per thread, created lazily on the
  * thread's first fan-out and torn down by a pthread key destructor when the
- * thread exits. Every fanout_write/fanout_sync call waits for all of its
+ * thread exits. Each round is one io_uring_enter that submits and waits. Every fanout_write/fanout_sync call waits for all of its
  * completions before returning, so a ring never holds work between calls;
  * that is what makes a per-thread ring safe even when a fanout's writes and
  * its sync run on different threads (e.g. the sync on a worker). It costs no
@@ -223,7 +224,7 @@ static int write_uring(struct io_uring *ring, struct fanout *f, const char *p, s
         }
         if (pending == 0)
             return 0;
-        int rc = io_uring_submit(ring);
+        int rc = io_uring_submit_and_wait(ring, pending);
         if (rc != (int)pending) {
             log_warn("msg=\"io_uring submit failed\" err=\"%s\"", err_str(rc < 0 ? rc : -EIO));
             if (rc > 0)
@@ -290,7 +291,7 @@ static int sync_uring(struct io_uring *ring, struct fanout *f)
     }
     if (pending == 0)
         return 0;
-    int rc = io_uring_submit(ring);
+    int rc = io_uring_submit_and_wait(ring, pending);
     if (rc != (int)pending) {
         if (rc > 0)
             reap(ring, (size_t)rc, sync_cb, f);
@@ -359,4 +360,60 @@ int fsync_fd(int fd)
     if (!atomic_load(&g_fsync))
         return 0;
     return fsync(fd) < 0 ? -errno : 0;
+}
+
+struct many_ctx {
+    int *results;
+};
+
+static void many_cb(void *ctx, size_t i, int res)
+{
+    struct many_ctx *m = ctx;
+
+    m->results[i] = res < 0 ? res : 0;
+}
+
+/* One submission of n (<= RING_DEPTH) full fsyncs; -1 when the ring failed
+ * (the caller syncs the chunk again in turn: a second fsync is harmless). */
+static int many_uring(struct io_uring *ring, const int *fds, size_t n, int *results)
+{
+    struct many_ctx ctx = {results};
+
+    for (size_t i = 0; i < n; i++) {
+        struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+        io_uring_prep_fsync(sqe, fds[i], 0);
+        io_uring_sqe_set_data64(sqe, i);
+    }
+    int rc = io_uring_submit_and_wait(ring, n);
+    if (rc != (int)n) {
+        log_warn("msg=\"io_uring submit failed\" err=\"%s\"", err_str(rc < 0 ? rc : -EIO));
+        if (rc > 0)
+            reap(ring, (size_t)rc, many_cb, &ctx);
+        return -1;
+    }
+    reap(ring, n, many_cb, &ctx);
+    return 0;
+}
+
+int fsync_many(const int *fds, size_t n, int *results)
+{
+    struct io_uring *ring;
+    int first = 0;
+
+    memset(results, 0, n * sizeof(*results));
+    if (!atomic_load(&g_fsync) || n == 0)
+        return 0;
+    ring = thread_ring();
+    for (size_t off = 0; off < n; off += RING_DEPTH) {
+        size_t k = MIN(n - off, (size_t)RING_DEPTH);
+        if (ring && many_uring(ring, fds + off, k, results + off) < 0) {
+            thread_ring_drop();
+            ring = NULL;
+        }
+        for (size_t i = off; !ring && i < off + k; i++)
+            results[i] = fsync(fds[i]) < 0 ? -errno : 0;
+    }
+    for (size_t i = 0; i < n && first == 0; i++)
+        first = results[i];
+    return first;
 }

@@ -57,5 +57,12 @@ int fsync_dir(const char *path) WUR;
 /* fsync one open file (small files: tombstones, .meta, the ring). 0 or -errno.
  * Like fanout_sync and fsync_dir, a no-op while io_set_fsync(false). */
 int fsync_fd(int fd) WUR;
+/* fsync n open fds (files or directories) together: one io_uring submission
+ * per up to 16 fds, which the kernel runs in parallel, so n syncs cost about
+ * one device round trip instead of n; in turn on the synchronous path.
+ * results[i] (n entries, caller's storage) gets fd i's 0 or -errno. Returns
+ * 0 when every fd synced, else the first failure's -errno. A no-op (all 0)
+ * while io_set_fsync(false). */
+int fsync_many(const int *fds, size_t n, int *results) WUR;
 
 #endif

@@ -13,7 +13,10 @@
  * removed when a newer one lands.
  *
  * Writes are atomic: temp file in <dg>/tmp → write → fdatasync → rename →
- * fsync of the directory. A reader never sees a partial file.
+ * fsync of the directory. A reader never sees a partial file. A commit costs
+ * two parallel sync rounds whatever the replica count: the data files
+ * together, then (after every rename) every changed directory together.
+ * object.c, object_read.c and object_write.c implement this header.
  * All functions are thread-safe; a writer or reader is used by one thread. */
 #ifndef SWIFTLET_STORAGE_OBJECT_H
 #define SWIFTLET_STORAGE_OBJECT_H

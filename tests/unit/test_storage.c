@@ -1,7 +1,9 @@
 /* tests/unit/test_storage.c: unit tests of storage/dg.c, storage/io.c and
- * storage/object.c: disk group identity and state, the name hash, the
- * replica fan-out in both I/O modes, and objects (round trip, ETag check,
- * newest wins, tombstones, .meta, corrupt replicas, quorum, temp files).
+ * storage/object*.c: disk group identity and state, the name hash, the
+ * replica fan-out and fsync_many in both I/O modes, and objects (round trip,
+ * ETag check, newest wins, tombstones, .meta, corrupt replicas, quorum, temp
+ * files, the batched commit with a failing rename, directories it creates,
+ * metadata larger than one tail read).
  * The object tests run twice: once with io_uring (when the kernel allows
  * it) and once with the pwrite fallback. */
 #include <dirent.h>
@@ -395,6 +397,55 @@ static void test_fanout_modes(void **state)
     unsetenv("SWIFTLET_IO");
 }
 
+static void fsync_many_case(const char *mode)
+{
+    int fds[20], res[20], p[2];
+
+    assert_int_equal(io_global_init(mode), 0);
+    make_root();
+    char *f = xasprintf("%s/file", root);
+    fds[0] = open(root, O_RDONLY | O_DIRECTORY);
+    fds[1] = open(f, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    assert_int_equal(pipe(p), 0);
+    fds[2] = p[0];                          /* fsync of a pipe: EINVAL */
+    fds[3] = fds[0];
+    assert_true(fds[0] >= 0 && fds[1] >= 0);
+    res[0] = 99;
+    assert_int_equal(fsync_many(fds, 0, res), 0);
+    assert_int_equal(res[0], 99);           /* n == 0 touches nothing */
+    assert_int_equal(fsync_many(fds, 4, res), -EINVAL);
+    assert_int_equal(res[0], 0);
+    assert_int_equal(res[1], 0);
+    assert_int_equal(res[2], -EINVAL);
+    assert_int_equal(res[3], 0);
+    /* More fds than one submission holds; the failure is still found. */
+    for (int i = 4; i < 20; i++)
+        fds[i] = fds[i % 2];
+    fds[19] = p[1];
+    assert_int_equal(fsync_many(fds, 20, res), -EINVAL);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(res[i], i == 2 || i == 19 ? -EINVAL : 0);
+    /* With syncing off nothing is synced, so nothing fails. */
+    io_set_fsync(false);
+    assert_int_equal(fsync_many(fds, 20, res), 0);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(res[i], 0);
+    io_set_fsync(true);
+    close(fds[0]);
+    close(fds[1]);
+    close(p[0]);
+    close(p[1]);
+    free(f);
+    rm_rf(root);
+}
+
+static void test_fsync_many(void **state)
+{
+    (void)state;
+    fsync_many_case("sync");
+    fsync_many_case("auto");
+}
+
 /* ---- objects ---- */
 
 static void test_object_round_trip(void **state)
@@ -685,6 +736,153 @@ static void test_object_tmp_cleanup(void **state)
     assert_int_equal(count_files(tmpdir, ""), 0);
 }
 
+/* Put a directory where replica i's <ts>.data would go, so its rename fails
+ * (EISDIR) after its data was synced. */
+static char *block_rename(const struct placement *pl, size_t i, int64_t ts)
+{
+    char t[TS_STRLEN], *dir = placement_dir(pl, dgs[i]);
+    ts_format(ts, t);
+    char *blk = xasprintf("%s/%s.data", dir, t);
+    char *cmd = xasprintf("mkdir -p '%s'", blk);
+
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    free(dir);
+    return blk;
+}
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void assert_no_tmp(void)
+{
+    char tmpdir[128];
+
+    for (size_t i = 0; i < NDG; i++) {
+        snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", dg_path(dgs[i]));
+        assert_int_equal(count_files(tmpdir, ""), 0);
+    }
+}
+
+static void test_object_commit_rename_fails(void **state)
+{
+    struct placement pl;
+    (void)state;
+
+    /* One replica's rename fails: the other two make the quorum. */
+    placement_for(&pl, "rename-fails", NDG);
+    int64_t ts = ts_now();
+    char *blk = block_rename(&pl, 1, ts);
+    assert_int_equal(put(&pl, ts, 7000, 3, NULL, NULL), 0);
+    assert_int_equal(count_on(&pl, 0, ".data"), 1);
+    assert_int_equal(count_on(&pl, 2, ".data"), 1);
+    assert_true(is_dir(blk));               /* nothing was renamed over it */
+    assert_int_equal(count_on(&pl, 3, ".data"), 0);     /* no handoff at commit */
+    assert_no_tmp();
+    expect_body(&pl, 7000, 3);
+    assert_true(dg_usable(dgs[1]));         /* EISDIR is not a disk failure */
+    assert_int_equal(rmdir(blk), 0);
+    free(blk);
+
+    /* Two fail: no quorum; the one renamed replica stays and is served
+     * (newest wins makes it harmless), and no temp file is left. */
+    placement_for(&pl, "rename-fails-2", NDG);
+    ts = ts_now();
+    char *b0 = block_rename(&pl, 0, ts), *b2 = block_rename(&pl, 2, ts);
+    assert_int_equal(put(&pl, ts, 100, 4, NULL, NULL), ERR_QUORUM);
+    assert_int_equal(count_on(&pl, 1, ".data"), 1);
+    assert_no_tmp();
+    assert_int_equal(rmdir(b0), 0);
+    assert_int_equal(rmdir(b2), 0);
+    expect_body(&pl, 100, 4);
+    free(b0);
+    free(b2);
+}
+
+/* Every level the commit creates exists afterwards on the replicas written,
+ * and only there, for each kind of file. */
+static void test_object_commit_creates_dirs(void **state)
+{
+    static const char *const ops[] = {"put", "post", "delete"};
+    struct placement pl;
+    struct object_meta m;
+    (void)state;
+
+    for (size_t k = 0; k < ARRAY_SIZE(ops); k++) {
+        placement_for(&pl, ops[k], NDG);
+        pl.part = 900 + (uint32_t)k;        /* partition directory not there yet */
+        if (k == 1)
+            assert_int_equal(put(&pl, ts_now(), 10, 1, NULL, NULL), 0);
+        object_meta_init(&m);
+        int rc = k == 0   ? put(&pl, ts_now(), 10, 1, NULL, NULL)
+                 : k == 1 ? object_post(&pl, ts_now(), "text/x", &m.headers)
+                          : object_delete(&pl, "/AUTH_test/c/delete", ts_now());
+        assert_int_equal(rc, 0);
+        for (size_t i = 0; i < NDG; i++) {
+            char *dir = placement_dir(&pl, dgs[i]);
+            char *suffix = xstrdup(dir);
+            *strrchr(suffix, '/') = '\0';
+            char *part = xstrdup(suffix);
+            *strrchr(part, '/') = '\0';
+            assert_int_equal(is_dir(dir), i < REPLICAS);
+            assert_int_equal(is_dir(suffix), i < REPLICAS);
+            assert_int_equal(is_dir(part), i < REPLICAS);
+            free(part);
+            free(suffix);
+            free(dir);
+        }
+        const char *ext = k == 0 ? ".data" : k == 1 ? ".meta" : ".ts";
+        for (size_t i = 0; i < REPLICAS; i++)
+            assert_int_equal(count_on(&pl, i, ext), 1);
+        assert_no_tmp();
+        rc = object_stat(&m, &pl);
+        assert_int_equal(rc, k == 2 ? ERR_DELETED : 0);
+        if (k == 1)
+            assert_string_equal(m.content_type, "text/x");
+        object_meta_release(&m);
+    }
+}
+
+/* A .data whose JSON is larger than one tail read, and a large .meta: both
+ * still read back (the reader's second read path). */
+static void test_object_big_metadata(void **state)
+{
+    struct placement pl;
+    struct object_writer *w;
+    struct object_meta m;
+    struct kv_list h = KV_LIST_INIT;
+    char *big = malloc(9001);
+    (void)state;
+
+    memset(big, 'v', 9000);
+    big[9000] = '\0';
+    placement_for(&pl, "big-meta", NDG);
+    assert_int_equal(object_writer_open(&w, &pl, "/AUTH_test/c/big-meta", ts_now()), 0);
+    assert_int_equal(object_writer_write(w, "xyz", 3), 0);
+    object_meta_init(&m);
+    kv_add(&m.headers, "X-Object-Meta-Big", big);
+    assert_int_equal(object_writer_commit(w, &m, NULL), 0);
+    object_meta_release(&m);
+    assert_int_equal(object_stat(&m, &pl), 0);
+    assert_string_equal(kv_get(&m.headers, "X-Object-Meta-Big"), big);
+    assert_int_equal(m.size, 3);
+    object_meta_release(&m);
+
+    big[5000] = '\0';
+    kv_add(&h, "X-Object-Meta-Post", big);
+    assert_int_equal(object_post(&pl, ts_now(), NULL, &h), 0);
+    assert_int_equal(object_stat(&m, &pl), 0);
+    assert_string_equal(kv_get(&m.headers, "X-Object-Meta-Post"), big);
+    assert_null(kv_get(&m.headers, "X-Object-Meta-Big"));
+    object_meta_release(&m);
+    kv_release(&h);
+    free(big);
+}
+
 #define OBJECT_TESTS                                                                               \
     cmocka_unit_test_setup(test_object_round_trip, reset_states),                                 \
         cmocka_unit_test_setup(test_object_etag_mismatch, reset_states),                          \
@@ -694,7 +892,10 @@ static void test_object_tmp_cleanup(void **state)
         cmocka_unit_test_setup(test_object_corrupt_fallback, reset_states),                       \
         cmocka_unit_test_setup(test_object_quorum, reset_states),                                 \
         cmocka_unit_test_setup(test_object_tmp_failure_uses_handoff, reset_states),               \
-        cmocka_unit_test_setup(test_object_tmp_cleanup, reset_states)
+        cmocka_unit_test_setup(test_object_tmp_cleanup, reset_states),                            \
+        cmocka_unit_test_setup(test_object_commit_rename_fails, reset_states),                    \
+        cmocka_unit_test_setup(test_object_commit_creates_dirs, reset_states),                    \
+        cmocka_unit_test_setup(test_object_big_metadata, reset_states)
 
 int main(void)
 {
@@ -703,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_dg_state),
         cmocka_unit_test(test_name_hash),
         cmocka_unit_test(test_fanout_modes),
+        cmocka_unit_test(test_fsync_many),
     };
     const struct CMUnitTest objects_uring[] = {OBJECT_TESTS};
     const struct CMUnitTest objects_sync[] = {OBJECT_TESTS};

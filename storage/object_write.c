@@ -1,0 +1,484 @@
+/* storage/object_write.c: This file implements writing objects: the
+ * streaming replica writer, tombstones (object_delete), .meta updates
+ * (object_post) and the commit they share.
+ *
+ * A commit costs two parallel sync rounds whatever the number of replicas:
+ *   1. fdatasync of every replica's temp file together (fanout_sync);
+ *   2. once every replica's file is renamed into its hash directory, fsync of
+ *      every directory that changed together (fsync_many): the hash
+ *      directories, and the parent of each directory created on the way.
+ * The order keeps the guarantees: a file is renamed only after its data is
+ * durable, so a crash at any point shows a whole file or none; a replica
+ * counts as durable only once round 2 has synced its entry and every
+ * directory above it that was new; the superseded files are removed only
+ * after that. A tombstone is empty, so it has no round 1: the new file and
+ * the directories are synced in the same round. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/hash.h"
+#include "../common/log.h"
+#include "io.h"
+#include "object_int.h"
+
+/* Directories a commit may create above a file: hash, suffix, partition and
+ * the "objects" top (which dg_open made); a deeper chain is synced at once. */
+#define NEW_DIRS_MAX 4
+#define INSTALL_FDS (2 + NEW_DIRS_MAX)
+
+struct object_writer {
+    struct placement pl;
+    char *name;
+    int64_t ts;
+    size_t n;                       /* replicas opened */
+    struct disk_group *dg[REPLICAS];
+    int fd[REPLICAS];
+    char *tmp[REPLICAS];
+    bool noted[REPLICAS];           /* failure already reported to the dg */
+    struct fanout *fo;
+    struct md5 *md5;
+    uint32_t crc;
+    uint64_t size;
+};
+
+/* One file being made durable in one replica's hash directory. */
+struct install {
+    struct disk_group *dg;
+    const char *tmp;        /* synced temp file to rename; NULL: create fname empty */
+    int rc;                 /* 0 while this replica is still on its way */
+    int dfd;                /* the hash directory */
+    int file_fd;            /* the new empty file (tombstones), else -1 */
+    int parent_fd[NEW_DIRS_MAX];    /* parents of the directories created */
+    size_t n_parent;
+    char dir[ITEM_PATH_MAX];
+};
+
+/* ---- temp files ---- */
+
+/* "<dg>/tmp/<hash>.<ts>.<random>.tmp"; heap string. */
+static char *tmp_path(const struct disk_group *dg, const char *hash_hex, int64_t ts)
+{
+    char t[TS_STRLEN], rnd[17];
+    uint8_t r[8];
+
+    if (random_bytes(r, sizeof(r)) < 0)
+        memset(r, 0, sizeof(r));
+    hex_encode(r, sizeof(r), rnd);
+    ts_format(ts, t);
+    return xasprintf("%s/tmp/%s.%s.%s.tmp", dg_path(dg), hash_hex, t, rnd);
+}
+
+/* Open a new temp file on dg; the fd, or -errno (reported to the dg). */
+static int open_tmp(struct disk_group *dg, const char *hash_hex, int64_t ts, char **path_out)
+{
+    char *path = tmp_path(dg, hash_hex, ts);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+    if (fd < 0) {
+        int rc = -errno;
+        log_warn("msg=\"cannot create temp file\" path=%s err=\"%s\"", path, err_str(rc));
+        dg_note_result(dg, rc);
+        free(path);
+        return rc;
+    }
+    *path_out = path;
+    return fd;
+}
+
+/* ---- directories ---- */
+
+/* Remember that the directory path was just created (by us, or by a racing
+ * writer after we saw it missing: that one may not have synced yet), so its
+ * entry in the parent must be synced in round 2. 0 or -errno. */
+static int note_new_dir(struct install *in, char *path)
+{
+    char *slash = strrchr(path, '/');
+    int rc = 0;
+
+    if (!slash || slash == path)
+        return 0;
+    *slash = '\0';
+    if (in->n_parent == NEW_DIRS_MAX) {
+        rc = fsync_dir(path);       /* deeper than any layout makes: sync now */
+    } else {
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            rc = -errno;
+        else
+            in->parent_fd[in->n_parent++] = fd;
+    }
+    *slash = '/';
+    return rc;
+}
+
+/* mkdir -p that records each directory it creates (note_new_dir). path is
+ * modified temporarily. 0 or -errno. */
+static int mkdir_noted(struct install *in, char *path)
+{
+    if (mkdir(path, 0755) == 0)
+        return note_new_dir(in, path);
+    if (errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return -errno;
+
+    char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return -ENOENT;
+    *slash = '\0';
+    int rc = mkdir_noted(in, path);
+    *slash = '/';
+    if (rc < 0)
+        return rc;
+    if (mkdir(path, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    return note_new_dir(in, path);
+}
+
+/* ---- the commit: prepare each replica, sync all, finish each ---- */
+
+static void install_init(struct install *in, struct disk_group *dg, const char *tmp)
+{
+    in->dg = dg;
+    in->tmp = tmp;
+    in->rc = 0;
+    in->dfd = -1;
+    in->file_fd = -1;
+    in->n_parent = 0;
+    in->dir[0] = '\0';
+}
+
+/* Make the hash directory and put fname in it: rename the temp file, or
+ * create the empty file. Nothing is synced yet. Sets and returns in->rc. */
+static int install_prepare(struct install *in, const struct item_dirs *dirs, const char *fname)
+{
+    int rc = item_dir(dirs, in->dg, in->dir);
+
+    if (rc == 0)
+        rc = mkdir_noted(in, in->dir);
+    if (rc == 0 && (in->dfd = open(in->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        rc = -errno;
+    if (rc == 0 && in->tmp && renameat(AT_FDCWD, in->tmp, in->dfd, fname) < 0)
+        rc = -errno;
+    if (rc == 0 && !in->tmp &&
+        (in->file_fd = openat(in->dfd, fname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                              0644)) < 0)
+        rc = -errno;
+    in->rc = rc;
+    return rc;
+}
+
+/* Round 2: fsync every fd of every replica still on its way, in parallel;
+ * a replica fails with the first error among its own fds. */
+static void install_sync(struct install *ins, size_t n)
+{
+    int fds[REPLICAS * INSTALL_FDS] = {0}, res[REPLICAS * INSTALL_FDS];
+    size_t owner[REPLICAS * INSTALL_FDS], k = 0;
+
+    for (size_t i = 0; i < n && i < REPLICAS; i++) {
+        struct install *in = &ins[i];
+        if (in->rc < 0)
+            continue;
+        for (size_t j = 0; j < in->n_parent; j++, k++)
+            fds[k] = in->parent_fd[j], owner[k] = i;
+        if (in->file_fd >= 0)
+            fds[k] = in->file_fd, owner[k++] = i;
+        fds[k] = in->dfd, owner[k++] = i;
+    }
+    if (fsync_many(fds, k, res) == 0)
+        return;
+    for (size_t j = 0; j < k; j++) {
+        if (res[j] < 0 && ins[owner[j]].rc == 0)
+            ins[owner[j]].rc = res[j];
+    }
+}
+
+/* Remove what the new file supersedes (only now that it is durable),
+ * report a failure, close every fd. Returns in->rc. */
+static int install_finish(struct install *in, const char *fname)
+{
+    struct dir_scan s;
+    int rc = in->rc == 0 ? scan_dirfd(in->dfd, in->dir, &s, true) : 0;
+
+    if (rc < 0)     /* the new file is durable: leftovers are only space */
+        log_warn("msg=\"cannot clean directory\" dir=%s err=\"%s\"", in->dir, err_str(rc));
+    if (in->rc < 0) {
+        log_warn("msg=\"cannot install file\" dir=%s file=%s err=\"%s\"", in->dir, fname,
+                 err_str(in->rc));
+        dg_note_result(in->dg, in->rc);
+    }
+    for (size_t j = 0; j < in->n_parent; j++)
+        close(in->parent_fd[j]);
+    if (in->file_fd >= 0)
+        close(in->file_fd);
+    if (in->dfd >= 0)
+        close(in->dfd);
+    in->n_parent = 0;
+    in->file_fd = in->dfd = -1;
+    return in->rc;
+}
+
+/* Round 2 and the cleanup for n prepared replicas; the number durable. */
+static size_t install_all(struct install *ins, size_t n, const char *fname)
+{
+    size_t ok = 0;
+
+    install_sync(ins, n);
+    for (size_t i = 0; i < n; i++)
+        ok += install_finish(&ins[i], fname) == 0;
+    return ok;
+}
+
+/* ---- writing ---- */
+
+static void writer_free(struct object_writer *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->fd[i] >= 0)
+            close(w->fd[i]);
+        if (w->tmp[i])
+            unlink(w->tmp[i]);
+        free(w->tmp[i]);
+    }
+    fanout_free(w->fo);
+    md5_free(w->md5);
+    free(w->name);
+    free(w);
+}
+
+/* Report newly failed replicas to their disk groups. */
+static void note_failures(struct object_writer *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        int err = fanout_result(w->fo, i);
+        if (err && !w->noted[i]) {
+            w->noted[i] = true;
+            log_warn("msg=\"replica write failed\" path=%s err=\"%s\"", w->tmp[i], err_str(err));
+            dg_note_result(w->dg[i], err);
+        }
+    }
+}
+
+/* Temp files on the first REPLICAS usable dgs of pl where one can be made;
+ * NULL when fewer than QUORUM. */
+static struct object_writer *writer_new(const struct placement *pl, int64_t ts)
+{
+    struct object_writer *w = xcalloc(1, sizeof(*w));
+
+    w->pl = *pl;
+    w->ts = ts;
+    for (size_t i = 0; i < pl->n_dg && w->n < REPLICAS; i++) {
+        if (!dg_usable(pl->dg[i]))
+            continue;
+        int fd = open_tmp(pl->dg[i], pl->hash_hex, ts, &w->tmp[w->n]);
+        if (fd < 0)
+            continue;
+        w->dg[w->n] = pl->dg[i];
+        w->fd[w->n++] = fd;
+    }
+    if (w->n < QUORUM || fanout_new(&w->fo, w->fd, w->n) < 0) {
+        writer_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* Both rounds for what was written: sync the temp files, rename the healthy
+ * ones to fname, sync the directories. The number of replicas durable; the
+ * temp files of the others stay for writer_free to remove. */
+static size_t writer_install(struct object_writer *w, const char *fname)
+{
+    struct install ins[REPLICAS];
+    struct item_dirs dirs;
+    size_t n = 0;
+
+    (void)fanout_sync(w->fo);
+    note_failures(w);
+    item_dirs_init(&dirs, &w->pl);
+    for (size_t i = 0; i < w->n; i++) {
+        if (fanout_result(w->fo, i) != 0)
+            continue;
+        close(w->fd[i]);
+        w->fd[i] = -1;
+        install_init(&ins[n], w->dg[i], w->tmp[i]);
+        if (install_prepare(&ins[n], &dirs, fname) == 0) {
+            free(w->tmp[i]);    /* renamed: nothing left to remove */
+            w->tmp[i] = NULL;
+        }
+        n++;
+    }
+    item_dirs_release(&dirs);
+    return install_all(ins, n, fname);
+}
+
+int object_writer_open(struct object_writer **out, const struct placement *pl, const char *name,
+                       int64_t ts)
+{
+    struct object_writer *w = writer_new(pl, ts);
+
+    *out = NULL;
+    if (!w)
+        return ERR_QUORUM;
+    w->name = xstrdup(name);
+    w->md5 = md5_new();
+    *out = w;
+    return 0;
+}
+
+int object_writer_write(struct object_writer *w, const void *p, size_t n)
+{
+    int healthy = fanout_write(w->fo, p, n);
+
+    md5_update(w->md5, p, n);
+    w->crc = crc32c_update(w->crc, p, n);
+    w->size += n;
+    note_failures(w);
+    return healthy < QUORUM ? ERR_QUORUM : 0;
+}
+
+uint64_t object_writer_size(const struct object_writer *w)
+{
+    return w->size;
+}
+
+void object_writer_abort(struct object_writer *w)
+{
+    if (w)
+        writer_free(w);
+}
+
+/* Fill in what commit knows about the body. */
+static void meta_fill(const struct object_writer *w, struct object_meta *m, const char *etag)
+{
+    free(m->name);
+    m->name = xstrdup(w->name);
+    m->timestamp = w->ts;
+    m->meta_timestamp = w->ts;
+    m->size = w->size;
+    memcpy(m->etag, etag, 33);
+    m->crc32c = w->crc;
+}
+
+/* Append the JSON and trailer to every healthy replica, in one write. */
+static void write_footer(struct object_writer *w, const struct object_meta *m)
+{
+    char *json = data_json(m);
+    size_t jlen = strlen(json);
+    char *foot = xrealloc(json, jlen + TRAILER_LEN);
+    uint8_t *tr = (uint8_t *)foot + jlen;
+
+    memcpy(tr, TRAILER_MAGIC, 8);
+    put_le(tr + 8, w->size, 8);
+    put_le(tr + 16, jlen, 4);
+    put_le(tr + 20, crc32c_update(0, foot, jlen), 4);
+    (void)fanout_write(w->fo, foot, jlen + TRAILER_LEN);
+    free(foot);
+}
+
+int object_writer_commit(struct object_writer *w, struct object_meta *meta,
+                         const char *expect_etag)
+{
+    char etag[33], fname[FILE_NAME_MAX];
+    uint8_t d[16];
+    size_t durable;
+
+    md5_final(w->md5, d);
+    hex_encode(d, 16, etag);
+    if (expect_etag && strcasecmp(expect_etag, etag) != 0) {
+        writer_free(w);
+        return ERR_ETAG;
+    }
+    meta_fill(w, meta, etag);
+    write_footer(w, meta);
+    file_name(w->ts, ".data", fname);
+    durable = writer_install(w, fname);
+    writer_free(w);
+    return durable >= QUORUM ? 0 : ERR_QUORUM;
+}
+
+/* ---- deleting and metadata updates ---- */
+
+int object_delete(const struct placement *pl, const char *name, int64_t ts)
+{
+    struct install ins[REPLICAS];
+    struct item_dirs dirs;
+    char fname[FILE_NAME_MAX];
+    size_t n = 0, ok;
+
+    (void)name;     /* the tombstone is empty: the directory names the item */
+    file_name(ts, ".ts", fname);
+    item_dirs_init(&dirs, pl);
+    /* A disk group that fails here is marked unusable and the next handoff
+     * takes its place, as for a write. */
+    for (size_t i = 0; i < pl->n_dg && n < REPLICAS; i++) {
+        if (!dg_usable(pl->dg[i]))
+            continue;
+        install_init(&ins[n], pl->dg[i], NULL);
+        if (install_prepare(&ins[n], &dirs, fname) == 0)
+            n++;
+        else
+            (void)install_finish(&ins[n], fname);
+    }
+    item_dirs_release(&dirs);
+    ok = install_all(ins, n, fname);
+    return ok >= QUORUM ? 0 : ERR_QUORUM;
+}
+
+int object_post(const struct placement *pl, int64_t ts, const char *content_type,
+                const struct kv_list *headers)
+{
+    struct object_writer *w;
+    struct object_meta m;
+    char fname[FILE_NAME_MAX];
+    size_t ok;
+    int rc = object_stat(&m, pl);
+
+    if (rc < 0) {
+        object_meta_release(&m);
+        return rc;
+    }
+    /* Only the newest .meta is applied, so it carries the content type in
+     * force (an earlier POST may have changed it) when none is given. */
+    char *json = post_json(ts, content_type ? content_type : m.content_type, headers);
+    object_meta_release(&m);
+    w = writer_new(pl, ts);
+    if (!w) {
+        free(json);
+        return ERR_QUORUM;
+    }
+    (void)fanout_write(w->fo, json, strlen(json));
+    note_failures(w);
+    free(json);
+    file_name(ts, ".meta", fname);
+    ok = writer_install(w, fname);
+    writer_free(w);
+    return ok >= QUORUM ? 0 : ERR_QUORUM;
+}
+
+void object_clean_tmp(struct disk_group *dg)
+{
+    char *dir = xasprintf("%s/tmp", dg_path(dg));
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (!d) {
+        free(dir);
+        return;
+    }
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) < 0)
+            log_warn("msg=\"cannot remove temp file\" dir=%s file=%s err=\"%s\"", dir, e->d_name,
+                     err_str(-errno));
+    }
+    closedir(d);
+    free(dir);
+}
