@@ -28,8 +28,11 @@ for _ in $(seq 100); do
 done
 
 echo "== swiftlet vs nginx (one run, alternating order per phase)"
+# nginx on its own port (the preset's 8090 may be taken by ../shared/swift-aio).
+"$shared/nginx-ref.sh" status >/dev/null 2>&1 || "$shared/nginx-ref.sh" start >&2
 "$shared/compare.sh" "name=swiftlet,auth=http://127.0.0.1:$port/auth/v1.0,user=test:tester,key=testing" \
-    nginx-ref --duration "${BENCH_DURATION:-10}" \
+    "name=nginx,auth=http://127.0.0.1:$NGINX_PORT/auth/v1.0,user=x,key=x,dialect=webdav" \
+    --duration "${BENCH_DURATION:-10}" \
     --phases "${BENCH_PHASES:-cput,put16,put1,fill,list,get,head,large}"
 rss=$(awk '/VmRSS/{print $2}' "/proc/$pid/status")
 echo "swiftlet RSS after the load: $((rss / 1024)) MiB"

@@ -48,19 +48,28 @@ static int replica_scan(struct replica *r, const struct item_dirs *dirs)
     return rc;
 }
 
-/* Scan the hash directory on every usable dg of pl; keep those with files,
- * newest .data/.ts first (primaries first among equals). */
-static size_t gather(const struct placement *pl, struct replica *out)
+/* Scan the hash directory on the usable dgs of pl, in placement order,
+ * until `want` of them turned out to hold files for the name; keep those,
+ * newest .data/.ts first (primaries first among equals).
+ *
+ * Two replicas that hold files are enough to see the newest version: a
+ * write succeeds on QUORUM of REPLICAS, and two quorums of three always
+ * share a replica. A replica holding nothing (a wiped or replaced disk, a
+ * name never written) does not count, so the others are asked; a read that
+ * finds no readable copy asks every replica (want = PLACEMENT_MAX). */
+static size_t gather(const struct placement *pl, struct replica *out, size_t want)
 {
     struct item_dirs dirs;
-    size_t n = 0;
+    size_t n = 0, answered = 0;
 
     item_dirs_init(&dirs, pl);
-    for (size_t i = 0; i < pl->n_dg && i < PLACEMENT_MAX; i++) {
+    for (size_t i = 0; i < pl->n_dg && i < PLACEMENT_MAX && answered < want; i++) {
         if (!dg_usable(pl->dg[i]))
             continue;
         struct replica r = {pl->dg[i], -1, {F_NONE, -1, -1}};
         int rc = replica_scan(&r, &dirs);
+        if (rc == 0)
+            answered++;
         if (rc < 0) {
             if (rc != -ENOENT && rc != -ENOTDIR)
                 dg_note_result(r.dg, rc);
@@ -193,9 +202,16 @@ int object_open(struct object_reader *r, const struct placement *pl)
     int rc;
 
     reader_init(r);
-    n = gather(pl, reps);
+    n = gather(pl, reps, QUORUM);
     rc = open_newest(r, reps, n);
     replicas_close(reps, n);
+    if (rc == -EIO) {
+        /* Every copy the quorum showed was unreadable: try them all. */
+        reader_init(r);
+        n = gather(pl, reps, PLACEMENT_MAX);
+        rc = open_newest(r, reps, n);
+        replicas_close(reps, n);
+    }
     return rc;
 }
 
