@@ -37,6 +37,10 @@
 #include "metrics.h"
 #include "path.h"
 
+/* Bodies up to this size are read and sent with their headers in one write;
+ * larger ones go out with sendfile, never through user space. */
+#define SMALL_BODY_MAX (64 * 1024)
+
 enum phase { PH_NEW, PH_BODY, PH_DEFER_PENDING, PH_DEFERRED, PH_READY, PH_QUEUED };
 
 struct http_conn {
@@ -372,6 +376,21 @@ static struct MHD_Response *build_response(struct http_conn *hc)
         uint64_t n = set ? strtoull(set, NULL, 10) : head_length(r);
         kv_del(&r->resp_headers, "Content-Length");
         resp = MHD_create_response_from_callback(n, 4096, no_body_cb, NULL, NULL);
+    } else if (r->resp_fd >= 0 && r->resp_len <= SMALL_BODY_MAX) {
+        /* A small body goes out in the same write as the headers: sendfile
+         * would cost a second send and a second TCP segment, which for a
+         * 4 KiB object is most of the work of the whole GET. */
+        char *body = xmalloc(r->resp_len ? r->resp_len : 1);
+        ssize_t got = pread(r->resp_fd, body, r->resp_len, (off_t)r->resp_offset);
+        if (got != (ssize_t)r->resp_len) {
+            log_error("msg=\"short read of a small body\" tx=%s", r->trans_id);
+            free(body);
+            return NULL;
+        }
+        resp = MHD_create_response_from_buffer(r->resp_len, body, MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+            free(body);
+        r->bytes_out = r->resp_len;
     } else if (r->resp_fd >= 0) {
         resp = MHD_create_response_from_fd_at_offset64(r->resp_len, r->resp_fd, r->resp_offset);
         if (resp) {
