@@ -203,7 +203,7 @@ void hex_encode(const uint8_t *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int hex_value(char c)
+int hex_digit_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -220,8 +220,8 @@ static int hex_value(char c)
 int hex_decode(const char *hex, uint8_t *out, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(hex[2 * i]);
-        int lo = hi < 0 ? -1 : hex_value(hex[2 * i + 1]);
+        int hi = hex_digit_value(hex[2 * i]);
+        int lo = hi < 0 ? -1 : hex_digit_value(hex[2 * i + 1]);
 
         if (hi < 0 || lo < 0)
             return -EINVAL;

@@ -40,6 +40,8 @@ int random_bytes(void *p, size_t n) WUR;
 
 /* Lower-case hex of n bytes into out (2n + 1 bytes with the NUL). */
 void hex_encode(const uint8_t *p, size_t n, char *out);
+/* The value of one hex digit (either case), or -1. */
+int hex_digit_value(char c);
 /* Decode 2n hex digits into n bytes; 0 or -EINVAL. */
 int hex_decode(const char *hex, uint8_t *out, size_t n) WUR;
 

@@ -50,27 +50,6 @@ static const char *query_get(void *ctx, const char *key)
     return req_query(ctx, key);
 }
 
-/* An error answer; a HEAD carries no standard page (Swift's Content-Length
- * is then 0). */
-static void answer_error(struct request *r, int status, const char *msg, const char *msg_type)
-{
-    if (msg && msg[0]) {
-        resp_text(r, status, msg_type, msg);
-        if (r->method == M_HEAD && status == 406)
-            buf_reset(&r->resp_body); /* a standard page: none on HEAD */
-        return;
-    }
-    resp_error(r, status, NULL);
-    if (r->method == M_HEAD)
-        buf_reset(&r->resp_body);
-}
-
-static void answer_errno(struct request *r, int err)
-{
-    resp_errno(r, err);
-    if (r->method == M_HEAD)
-        buf_reset(&r->resp_body);
-}
 
 static void add_stats_headers(struct request *r, const struct account_stat *as, bool fake)
 {
@@ -129,7 +108,7 @@ static void answer_listing(struct request *r, const struct placement *pl, bool f
         rc = listing_out_finish(&out);
     if (rc) {
         listing_out_release(&out);
-        answer_errno(r, rc);
+        resp_errno(r, rc);
         return;
     }
     r->status = out.body.len ? 200 : 204;
@@ -157,7 +136,7 @@ static enum step account_read_work(struct request *r)
         fake = true;
         as.created_at = as.put_timestamp = ts_now();
     } else if (rc) {
-        answer_errno(r, rc);
+        resp_errno(r, rc);
         return STEP_RESPOND;
     }
     add_stats_headers(r, &as, fake);
@@ -177,7 +156,7 @@ static enum step account_read_start(struct request *r)
                            r->srv->cfg->account_listing_limit, query_get, r,
                            req_header(r, "Accept"), msg, sizeof(msg), &msg_type);
     if (status) {
-        answer_error(r, status, msg, msg_type);
+        resp_fail(r, status, msg, msg_type);
         return STEP_RESPOND;
     }
     req_defer(r, account_read_work);
@@ -227,7 +206,7 @@ static enum step account_post_work(struct request *r)
             rc = db_account_set_meta(srv->db, &pl, ts, &st->meta);
     }
     if (rc) {
-        answer_errno(r, rc);
+        resp_errno(r, rc);
         return STEP_RESPOND;
     }
     resp_error(r, 204, NULL);

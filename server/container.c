@@ -64,27 +64,6 @@ static const char *query_get(void *ctx, const char *key)
     return req_query(ctx, key);
 }
 
-/* An error answer; a HEAD carries no standard page (Swift's Content-Length
- * is then 0). */
-static void answer_error(struct request *r, int status, const char *msg, const char *msg_type)
-{
-    if (msg && msg[0]) {
-        resp_text(r, status, msg_type, msg);
-        if (r->method == M_HEAD && status == 406)
-            buf_reset(&r->resp_body); /* a standard page: none on HEAD */
-        return;
-    }
-    resp_error(r, status, NULL);
-    if (r->method == M_HEAD)
-        buf_reset(&r->resp_body);
-}
-
-static void answer_errno(struct request *r, int err)
-{
-    resp_errno(r, err);
-    if (r->method == M_HEAD)
-        buf_reset(&r->resp_body);
-}
 
 static void locate(struct request *r, struct placement *pl, struct placement *pl_account)
 {
@@ -169,7 +148,7 @@ static void answer_listing(struct request *r, const struct placement *pl)
         rc = listing_out_finish(&ctx.out);
     if (rc) {
         listing_out_release(&ctx.out);
-        answer_errno(r, rc);
+        resp_errno(r, rc);
         return;
     }
     r->status = ctx.out.body.len ? 200 : 204;
@@ -188,7 +167,7 @@ static enum step container_read_work(struct request *r)
     kv_init(&cs.meta);
     rc = db_container_stat(r->srv->db, &pl, &cs);
     if (rc) {
-        answer_errno(r, rc);
+        resp_errno(r, rc);
     } else {
         add_stats_headers(r, &cs);
         answer_listing(r, &pl);
@@ -208,7 +187,7 @@ static enum step container_read_start(struct request *r)
                            r->srv->cfg->container_listing_limit, query_get, r,
                            req_header(r, "Accept"), msg, sizeof(msg), &msg_type);
     if (status) {
-        answer_error(r, status, msg, msg_type);
+        resp_fail(r, status, msg, msg_type);
         return STEP_RESPOND;
     }
     req_defer(r, container_read_work);
@@ -293,7 +272,7 @@ static enum step container_put_work(struct request *r)
     if (rc == ERR_LIMIT)
         resp_error(r, 403, NULL);
     else if (rc)
-        answer_errno(r, rc);
+        resp_errno(r, rc);
     else
         resp_error(r, created ? 201 : 202, NULL);
     return STEP_RESPOND;
@@ -334,7 +313,7 @@ static enum step container_post_work(struct request *r)
     locate(r, &pl, NULL);
     if (!stat_for_merge(r, &pl, &cs)) {
         container_stat_release(&cs);
-        answer_errno(r, -ENOENT);
+        resp_errno(r, -ENOENT);
         return STEP_RESPOND;
     }
     rc = check_merged(r, &cs, &st->meta);
@@ -343,7 +322,7 @@ static enum step container_post_work(struct request *r)
         return STEP_RESPOND;
     rc = db_container_set_meta(r->srv->db, &pl, ts_now(), &st->meta);
     if (rc)
-        answer_errno(r, rc);
+        resp_errno(r, rc);
     else
         resp_error(r, 204, NULL);
     return STEP_RESPOND;
@@ -370,7 +349,7 @@ static enum step container_delete_work(struct request *r)
     locate(r, &pl, &pla);
     rc = db_container_delete(r->srv->db, &pl, &pla, r->container, ts_now());
     if (rc)
-        answer_errno(r, rc);
+        resp_errno(r, rc);
     else
         resp_error(r, 204, NULL);
     return STEP_RESPOND;

@@ -221,6 +221,17 @@ void resp_error(struct request *r, int status, const char *body)
     resp_text(r, status, "text/html; charset=UTF-8", page);
 }
 
+void resp_fail(struct request *r, int status, const char *msg, const char *content_type)
+{
+    if (!msg || !msg[0]) {
+        resp_error(r, status, NULL);
+        return;
+    }
+    resp_text(r, status, content_type, msg);
+    if (r->method == M_HEAD && status == 406)
+        buf_reset(&r->resp_body);
+}
+
 void resp_errno(struct request *r, int err)
 {
     switch (err) {

@@ -5,18 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/hash.h"
 #include "constraints.h"
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 char *percent_decode(const char *s, size_t n, bool plus_space, size_t *len_out)
 {
@@ -24,8 +14,8 @@ char *percent_decode(const char *s, size_t n, bool plus_space, size_t *len_out)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = hexval(s[i + 1])) >= 0 &&
-            (lo = hexval(s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (hi = hex_digit_value(s[i + 1])) >= 0 &&
+            (lo = hex_digit_value(s[i + 2])) >= 0) {
             out[o++] = (char)(hi * 16 + lo);
             i += 2;
         } else if (plus_space && s[i] == '+') {

@@ -115,6 +115,10 @@ void resp_text(struct request *r, int status, const char *content_type, const ch
  * <p>The resource could not be found.</p></html>"), or with body text/plain
  * style explanation when body is not NULL (as Swift's constraint errors). */
 void resp_error(struct request *r, int status, const char *body);
+/* An error with Swift's message msg as the body in content_type, or, when
+ * msg is NULL or "", the standard page. Like Swift, a HEAD gets no body for
+ * a standard page (and none for a 406). */
+void resp_fail(struct request *r, int status, const char *msg, const char *content_type);
 /* Map an error code (errno / project code) to Swift's status and answer it.
  * -ENOENT/ERR_DELETED 404, ERR_QUORUM 503, ERR_ETAG 422, -ENOTEMPTY 409,
  * -E2BIG 413, -ENOSPC 507, ERR_BADINPUT 400, others 500 (logged). */
