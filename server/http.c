@@ -189,7 +189,6 @@ static const struct status_page status_pages[] = {
     {499, "Client Disconnect", "The client was disconnected during request."},
     {500, "Internal Error", "The server has either erred or is incapable of performing the "
                             "requested operation."},
-    {501, "Not Implemented", "The requested method is not implemented by this server."},
     {503, "Service Unavailable", "The server is currently unavailable. Please try again at a "
                                  "later time."},
     {507, "Insufficient Storage", "There was not enough space to save the resource. Drive: "
