@@ -21,6 +21,7 @@
 #include "../storage/meta.h"
 #include "../storage/object.h"
 #include "auth.h"
+#include "commands.h"
 #include "http.h"
 #include "info.h"
 #include "metrics.h"
@@ -34,7 +35,27 @@ struct options {
     bool ephemeral;
     bool print_connect;
     bool dump_config;
+    bool once;
+    const char *command;     /* "serve" unless another command is named */
+    int n_args;              /* positional arguments after the command */
+    char **args;
 };
+
+/* The commands besides serve (server/commands.h); one line each. */
+static const struct command {
+    const char *name;
+    int (*run)(struct command_ctx *ctx);
+} commands[] = {
+    {NULL, NULL},
+};
+
+static const struct command *command_find(const char *name)
+{
+    for (const struct command *c = commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
 
 static void usage(FILE *out)
 {
@@ -71,7 +92,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 static int parse_args(int argc, char **argv, struct options *opts, struct config *cfg)
 {
     enum { OPT_DATA = 256, OPT_DG, OPT_LISTEN, OPT_USER, OPT_EPHEMERAL, OPT_PRINT, OPT_DUMP,
-           OPT_DOCS, OPT_VERSION, OPT_LOG };
+           OPT_DOCS, OPT_VERSION, OPT_LOG, OPT_ONCE };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"data", required_argument, NULL, OPT_DATA},
@@ -83,6 +104,7 @@ static int parse_args(int argc, char **argv, struct options *opts, struct config
         {"dump-config", no_argument, NULL, OPT_DUMP},
         {"config-docs", no_argument, NULL, OPT_DOCS},
         {"log-level", required_argument, NULL, OPT_LOG},
+        {"once", no_argument, NULL, OPT_ONCE},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -116,17 +138,21 @@ static int parse_args(int argc, char **argv, struct options *opts, struct config
         case OPT_DUMP: opts->dump_config = true; break;
         case OPT_DOCS: config_write_docs(stdout); return 0;
         case OPT_LOG: log_level = optarg; break;
+        case OPT_ONCE: opts->once = true; break;
         case OPT_VERSION: printf("swiftlet %s\n", SWIFTLET_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
-    for (int i = optind; i < argc; i++) {
-        if (strcmp(argv[i], "serve") != 0) {
-            fprintf(stderr, "swiftlet: unknown command '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
+    opts->command = optind < argc ? argv[optind++] : "serve";
+    opts->n_args = argc - optind;
+    opts->args = argv + optind;
+    if (strcmp(opts->command, "serve") == 0 ? opts->n_args > 0 : !command_find(opts->command)) {
+        fprintf(stderr, "swiftlet: unknown command '%s'\n",
+                opts->n_args > 0 && strcmp(opts->command, "serve") == 0 ? opts->args[0]
+                                                                     : opts->command);
+        usage(stderr);
+        return 2;
     }
     char err[512];
     if (opts->config_file && config_load(cfg, opts->config_file, err, sizeof(err)) != 0)
@@ -307,6 +333,9 @@ int main(int argc, char **argv)
         if (opts.dump_config) {
             config_dump(&cfg, stdout);
             rc = 0;
+        } else if (strcmp(opts.command, "serve") != 0) {
+            struct command_ctx ctx = {&cfg, opts.disk_groups, opts.once, opts.n_args, opts.args};
+            rc = command_find(opts.command)->run(&ctx);
         } else {
             rc = serve(&cfg, &opts);
         }
