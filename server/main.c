@@ -20,11 +20,13 @@
 #include "../storage/io.h"
 #include "../storage/meta.h"
 #include "../storage/object.h"
+#include "../storage/pending.h"
 #include "auth.h"
 #include "commands.h"
 #include "http.h"
 #include "info.h"
 #include "metrics.h"
+#include "recover.h"
 #include "server.h"
 
 struct options {
@@ -290,6 +292,13 @@ static int serve(struct config *cfg, struct options *opts)
         fprintf(stderr, "swiftlet: cannot set up the databases or users\n");
         goto out;
     }
+    struct disk_group *dgs[64];
+    size_t ndg = cluster_dg_count(srv.cluster);
+    for (size_t i = 0; i < ndg && i < ARRAY_SIZE(dgs); i++)
+        dgs[i] = cluster_dg(srv.cluster, i);
+    srv.pending = pending_new(dgs, MIN(ndg, ARRAY_SIZE(dgs)));
+    if (recover_listings(&srv) != 0)
+        log_warn("msg=\"listing recovery incomplete\"");
     srv.metrics = metrics_new();
     struct http_server *hs = NULL;
     int hrc = http_start(&hs, &srv, cfg->listen);
@@ -313,6 +322,7 @@ static int serve(struct config *cfg, struct options *opts)
 out:
     free(srv.storage_url_base);
     metrics_free(srv.metrics);
+    pending_free(srv.pending);
     auth_free(srv.auth);
     db_pool_free(srv.db);
     cluster_free(srv.cluster);

@@ -20,6 +20,7 @@
 #include "../common/log.h"
 #include "../common/timefmt.h"
 #include "../replication/cluster.h"
+#include "../storage/pending.h"
 #include "constraints.h"
 #include "handlers.h"
 #include "mime.h"
@@ -576,14 +577,19 @@ enum step obj_put_commit(struct request *r)
 
     if (rc == 0 && st->etag_bad)
         rc = ERR_ETAG;
+    struct pending_note note = {NULL, 0};
     if (rc != 0) {
         object_writer_abort(st->w);
     } else {
+        /* Noted before the files get their names, cleared once listed. */
+        pending_note(r->srv->pending, &st->pl, st->ts, st->account, st->container, st->object,
+                     &note);
         rc = object_writer_commit(st->w, &st->meta, st->expect_etag[0] ? st->expect_etag : NULL);
     }
     st->w = NULL;   /* freed by abort or commit */
     if (rc == 0)
         rc = record_listing(r, st);
+    pending_clear(&note);
     http_date(ts_to_time_ceil(st->ts), date);
     if (rc != 0) {
         resp_errno(r, rc);
@@ -626,6 +632,10 @@ static enum step post_work(struct request *r)
 
     if (rc == 0 && obj_expired(&m))
         rc = -ENOENT;
+    struct pending_note note = {NULL, 0};
+    if (rc == 0 && st->content_type)    /* only a new type changes the listing */
+        pending_note(r->srv->pending, &st->pl, st->ts, r->account, r->container, r->object,
+                     &note);
     if (rc == 0)
         rc = object_post(&st->pl, st->ts, st->content_type, &st->headers);
     if (rc == 0 && st->content_type) {
@@ -636,6 +646,7 @@ static enum step post_work(struct request *r)
         rc = db_object_put(r->srv->db, &cpl, &apl, r->container, r->object, st->ts, m.size,
                            st->content_type, m.etag);
     }
+    pending_clear(&note);
     object_meta_release(&m);
     if (rc != 0)
         resp_errno(r, rc);
@@ -683,6 +694,8 @@ static enum step delete_work(struct request *r)
         resp_errno(r, rc);
         return STEP_RESPOND;
     }
+    struct pending_note note;
+    pending_note(r->srv->pending, &pl, ts, r->account, r->container, r->object, &note);
     name = xasprintf("/%s/%s/%s", r->account, r->container, r->object);
     rc = object_delete(&pl, name, ts);
     free(name);
@@ -693,6 +706,7 @@ static enum step delete_work(struct request *r)
         if (rc == -ENOENT)
             rc = 0;   /* the container went away: nothing left to list */
     }
+    pending_clear(&note);
     if (rc != 0)
         resp_errno(r, rc);
     else

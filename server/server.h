@@ -14,6 +14,7 @@
 
 struct auth;
 struct metrics;
+struct pending;
 
 struct server {
     const struct config *cfg;
@@ -21,6 +22,7 @@ struct server {
     struct db_pool *db;
     struct auth *auth;
     struct metrics *metrics;
+    struct pending *pending;    /* listing updates in flight (storage/pending.h) */
     char *storage_url_base;     /* "http://127.0.0.1:8080" as clients reach us */
     uint64_t started_ns;        /* mono_ns() at start */
 };

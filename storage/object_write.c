@@ -2,13 +2,22 @@
  * streaming replica writer, tombstones (object_delete), .meta updates
  * (object_post) and the commit they share.
  *
+ * A replica's body is written to an unnamed file (O_TMPFILE) made in the
+ * object's own hash directory, which is created when the write opens. Its
+ * name appears only when the commit links it into place. Two writes never
+ * share a directory lock this way, nothing crosses directories (a rename
+ * between directories takes a filesystem-wide lock), and a crash leaves no
+ * temp file behind: the kernel frees an unnamed file. Filesystems without
+ * O_TMPFILE get a named temp file in <dg>/tmp, renamed into place.
+ *
  * A commit costs two parallel sync rounds whatever the number of replicas:
- *   1. fdatasync of every replica's temp file together (fanout_sync);
- *   2. once every replica's file is renamed into its hash directory, fsync of
- *      every directory that changed together (fsync_many): the hash
- *      directories, and the parent of each directory created on the way.
- * The order keeps the guarantees: a file is renamed only after its data is
- * durable, so a crash at any point shows a whole file or none; a replica
+ *   1. fdatasync of every replica's new file together (fanout_sync);
+ *   2. once every replica's file is linked (or renamed) into its hash
+ *      directory, fsync of what changed together (fsync_many): the hash
+ *      directories, the parent of each directory created on the way, and a
+ *      linked file itself (its link count is inode metadata).
+ * The order keeps the guarantees: a file gets its name only after its data
+ * is durable, so a crash at any point shows a whole file or none; a replica
  * counts as durable only once round 2 has synced its entry and every
  * directory above it that was new; the superseded files are removed only
  * after that. A tombstone is empty, so it has no round 1: the new file and
@@ -33,31 +42,32 @@
 #define NEW_DIRS_MAX 4
 #define INSTALL_FDS (2 + NEW_DIRS_MAX)
 
+/* One file being made durable in one replica's hash directory. */
+struct install {
+    struct disk_group *dg;
+    const char *tmp;        /* synced temp file to rename, or NULL */
+    int body_fd;            /* synced O_TMPFILE to link, or -1 */
+    int rc;                 /* 0 while this replica is still on its way */
+    int dfd;                /* the hash directory */
+    int file_fd;            /* the new file once named (linked or created), else -1 */
+    int parent_fd[NEW_DIRS_MAX];    /* parents of the directories created */
+    size_t n_parent;
+    char dir[ITEM_PATH_MAX];
+};
+
 struct object_writer {
     struct placement pl;
     char *name;
     int64_t ts;
     size_t n;                       /* replicas opened */
-    struct disk_group *dg[REPLICAS];
-    int fd[REPLICAS];
-    char *tmp[REPLICAS];
+    struct install in[REPLICAS];    /* each replica's hash directory */
+    int fd[REPLICAS];               /* its body: O_TMPFILE, or the temp file tmp[i] */
+    char *tmp[REPLICAS];            /* NULL for an O_TMPFILE */
     bool noted[REPLICAS];           /* failure already reported to the dg */
     struct fanout *fo;
     struct md5 *md5;
     uint32_t crc;
     uint64_t size;
-};
-
-/* One file being made durable in one replica's hash directory. */
-struct install {
-    struct disk_group *dg;
-    const char *tmp;        /* synced temp file to rename; NULL: create fname empty */
-    int rc;                 /* 0 while this replica is still on its way */
-    int dfd;                /* the hash directory */
-    int file_fd;            /* the new empty file (tombstones), else -1 */
-    int parent_fd[NEW_DIRS_MAX];    /* parents of the directories created */
-    size_t n_parent;
-    char dir[ITEM_PATH_MAX];
 };
 
 /* ---- temp files ---- */
@@ -144,10 +154,11 @@ static int mkdir_noted(struct install *in, char *path)
 
 /* ---- the commit: prepare each replica, sync all, finish each ---- */
 
-static void install_init(struct install *in, struct disk_group *dg, const char *tmp)
+static void install_init(struct install *in, struct disk_group *dg)
 {
     in->dg = dg;
-    in->tmp = tmp;
+    in->tmp = NULL;
+    in->body_fd = -1;
     in->rc = 0;
     in->dfd = -1;
     in->file_fd = -1;
@@ -155,9 +166,9 @@ static void install_init(struct install *in, struct disk_group *dg, const char *
     in->dir[0] = '\0';
 }
 
-/* Make the hash directory and put fname in it: rename the temp file, or
- * create the empty file. Nothing is synced yet. Sets and returns in->rc. */
-static int install_prepare(struct install *in, const struct item_dirs *dirs, const char *fname)
+/* Make the hash directory (noting what was created) and open it.
+ * Sets and returns in->rc. */
+static int install_open_dir(struct install *in, const struct item_dirs *dirs)
 {
     int rc = item_dir(dirs, in->dg, in->dir);
 
@@ -165,12 +176,45 @@ static int install_prepare(struct install *in, const struct item_dirs *dirs, con
         rc = mkdir_noted(in, in->dir);
     if (rc == 0 && (in->dfd = open(in->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         rc = -errno;
-    if (rc == 0 && in->tmp && renameat(AT_FDCWD, in->tmp, in->dfd, fname) < 0)
+    in->rc = rc;
+    return rc;
+}
+
+/* Give the unnamed file fd the name fname in directory dfd. linkat with
+ * AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the /proc path works for anyone.
+ * 0 or -errno (-EEXIST when fname is taken). */
+static int link_tmpfile(int fd, int dfd, const char *fname)
+{
+    char proc[40];
+
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    return linkat(AT_FDCWD, proc, dfd, fname, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+}
+
+/* Put fname in the open hash directory: link the unnamed body, rename the
+ * temp file, or create the empty file. Nothing is synced yet. Sets and
+ * returns in->rc. */
+static int install_place(struct install *in, const char *fname)
+{
+    int rc = in->rc;
+
+    if (rc == 0 && in->body_fd >= 0) {
+        rc = link_tmpfile(in->body_fd, in->dfd, fname);
+        if (rc == -EEXIST)     /* same timestamp again: the newer write wins */
+            rc = unlinkat(in->dfd, fname, 0) < 0 ? -errno
+                                                 : link_tmpfile(in->body_fd, in->dfd, fname);
+        if (rc == 0) {
+            in->file_fd = in->body_fd;
+            in->body_fd = -1;
+        }
+    } else if (rc == 0 && in->tmp) {
+        if (renameat(AT_FDCWD, in->tmp, in->dfd, fname) < 0)
+            rc = -errno;
+    } else if (rc == 0 &&
+               (in->file_fd = openat(in->dfd, fname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                                     0644)) < 0) {
         rc = -errno;
-    if (rc == 0 && !in->tmp &&
-        (in->file_fd = openat(in->dfd, fname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                              0644)) < 0)
-        rc = -errno;
+    }
     in->rc = rc;
     return rc;
 }
@@ -200,6 +244,20 @@ static void install_sync(struct install *ins, size_t n)
     }
 }
 
+static void install_close(struct install *in)
+{
+    for (size_t j = 0; j < in->n_parent; j++)
+        close(in->parent_fd[j]);
+    if (in->file_fd >= 0)
+        close(in->file_fd);
+    if (in->body_fd >= 0)
+        close(in->body_fd);
+    if (in->dfd >= 0)
+        close(in->dfd);
+    in->n_parent = 0;
+    in->file_fd = in->body_fd = in->dfd = -1;
+}
+
 /* Remove what the new file supersedes (only now that it is durable),
  * report a failure, close every fd. Returns in->rc. */
 static int install_finish(struct install *in, const char *fname)
@@ -214,14 +272,7 @@ static int install_finish(struct install *in, const char *fname)
                  err_str(in->rc));
         dg_note_result(in->dg, in->rc);
     }
-    for (size_t j = 0; j < in->n_parent; j++)
-        close(in->parent_fd[j]);
-    if (in->file_fd >= 0)
-        close(in->file_fd);
-    if (in->dfd >= 0)
-        close(in->dfd);
-    in->n_parent = 0;
-    in->file_fd = in->dfd = -1;
+    install_close(in);
     return in->rc;
 }
 
@@ -246,6 +297,7 @@ static void writer_free(struct object_writer *w)
         if (w->tmp[i])
             unlink(w->tmp[i]);
         free(w->tmp[i]);
+        install_close(&w->in[i]);
     }
     fanout_free(w->fo);
     md5_free(w->md5);
@@ -260,29 +312,51 @@ static void note_failures(struct object_writer *w)
         int err = fanout_result(w->fo, i);
         if (err && !w->noted[i]) {
             w->noted[i] = true;
-            log_warn("msg=\"replica write failed\" path=%s err=\"%s\"", w->tmp[i], err_str(err));
-            dg_note_result(w->dg[i], err);
+            log_warn("msg=\"replica write failed\" dir=%s err=\"%s\"", w->in[i].dir,
+                     err_str(err));
+            dg_note_result(w->in[i].dg, err);
         }
     }
 }
 
-/* Temp files on the first REPLICAS usable dgs of pl where one can be made;
- * NULL when fewer than QUORUM. */
+/* Open replica w->n's body on in's disk group: an unnamed file in the hash
+ * directory, or where the filesystem has none, a temp file in <dg>/tmp.
+ * The fd, or -errno. */
+static int body_open(struct object_writer *w, struct install *in)
+{
+    int fd = openat(in->dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+
+    if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
+        return fd >= 0 ? fd : -errno;
+    return open_tmp(in->dg, w->pl.hash_hex, w->ts, &w->tmp[w->n]);
+}
+
+/* A body file and the hash directory on the first REPLICAS usable dgs of pl
+ * where they can be made; NULL when fewer than QUORUM. */
 static struct object_writer *writer_new(const struct placement *pl, int64_t ts)
 {
     struct object_writer *w = xcalloc(1, sizeof(*w));
+    struct item_dirs dirs;
 
     w->pl = *pl;
     w->ts = ts;
+    item_dirs_init(&dirs, pl);
     for (size_t i = 0; i < pl->n_dg && w->n < REPLICAS; i++) {
         if (!dg_usable(pl->dg[i]))
             continue;
-        int fd = open_tmp(pl->dg[i], pl->hash_hex, ts, &w->tmp[w->n]);
-        if (fd < 0)
+        struct install *in = &w->in[w->n];
+        install_init(in, pl->dg[i]);
+        int fd = install_open_dir(in, &dirs) == 0 ? body_open(w, in) : in->rc;
+        if (fd < 0) {
+            log_warn("msg=\"cannot create replica file\" dir=%s err=\"%s\"", in->dir,
+                     err_str(fd));
+            dg_note_result(in->dg, fd);
+            install_close(in);
             continue;
-        w->dg[w->n] = pl->dg[i];
+        }
         w->fd[w->n++] = fd;
     }
+    item_dirs_release(&dirs);
     if (w->n < QUORUM || fanout_new(&w->fo, w->fd, w->n) < 0) {
         writer_free(w);
         return NULL;
@@ -290,31 +364,36 @@ static struct object_writer *writer_new(const struct placement *pl, int64_t ts)
     return w;
 }
 
-/* Both rounds for what was written: sync the temp files, rename the healthy
- * ones to fname, sync the directories. The number of replicas durable; the
- * temp files of the others stay for writer_free to remove. */
+/* Both rounds for what was written: sync the bodies, name the healthy ones
+ * fname, sync the directories. The number of replicas durable. */
 static size_t writer_install(struct object_writer *w, const char *fname)
 {
     struct install ins[REPLICAS];
-    struct item_dirs dirs;
     size_t n = 0;
 
     (void)fanout_sync(w->fo);
     note_failures(w);
-    item_dirs_init(&dirs, &w->pl);
     for (size_t i = 0; i < w->n; i++) {
         if (fanout_result(w->fo, i) != 0)
             continue;
-        close(w->fd[i]);
+        /* The install takes over the replica's fds and temp file. */
+        ins[n] = w->in[i];
+        w->in[i].n_parent = 0;
+        w->in[i].dfd = -1;
+        if (w->tmp[i]) {
+            close(w->fd[i]);
+            ins[n].tmp = w->tmp[i];
+        } else {
+            ins[n].body_fd = w->fd[i];
+        }
         w->fd[i] = -1;
-        install_init(&ins[n], w->dg[i], w->tmp[i]);
-        if (install_prepare(&ins[n], &dirs, fname) == 0) {
+        if (install_place(&ins[n], fname) == 0 && w->tmp[i]) {
             free(w->tmp[i]);    /* renamed: nothing left to remove */
             w->tmp[i] = NULL;
         }
+        ins[n].tmp = NULL;
         n++;
     }
-    item_dirs_release(&dirs);
     return install_all(ins, n, fname);
 }
 
@@ -420,8 +499,8 @@ int object_delete(const struct placement *pl, const char *name, int64_t ts)
     for (size_t i = 0; i < pl->n_dg && n < REPLICAS; i++) {
         if (!dg_usable(pl->dg[i]))
             continue;
-        install_init(&ins[n], pl->dg[i], NULL);
-        if (install_prepare(&ins[n], &dirs, fname) == 0)
+        install_init(&ins[n], pl->dg[i]);
+        if (install_open_dir(&ins[n], &dirs) == 0 && install_place(&ins[n], fname) == 0)
             n++;
         else
             (void)install_finish(&ins[n], fname);

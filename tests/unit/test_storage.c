@@ -698,17 +698,21 @@ static void test_object_quorum(void **state)
 static void test_object_tmp_failure_uses_handoff(void **state)
 {
     struct placement pl;
-    char *tmp = xasprintf("%s/tmp", dg_path(dgs[1]));
     (void)state;
 
     placement_for(&pl, "handoff", NDG);
-    assert_int_equal(rmdir(tmp), 0);        /* temp file cannot be made on dg2 */
+    /* A file where dg2's hash directory belongs: its replica cannot be
+     * opened there, so the first handoff takes its place. */
+    char *blk = placement_dir(&pl, dgs[1]);
+    char *cmd = xasprintf("mkdir -p \"$(dirname '%s')\" && touch '%s'", blk, blk);
+    assert_int_equal(system(cmd), 0);
     assert_int_equal(put(&pl, ts_now(), 10, 1, NULL, NULL), 0);
-    assert_int_equal(mkdir(tmp, 0755), 0);
+    assert_int_equal(unlink(blk), 0);
     assert_int_equal(count_on(&pl, 1, ".data"), 0);
     assert_int_equal(count_on(&pl, 3, ".data"), 1);
     expect_body(&pl, 10, 1);
-    free(tmp);
+    free(cmd);
+    free(blk);
 }
 
 static void test_object_tmp_cleanup(void **state)
@@ -721,11 +725,17 @@ static void test_object_tmp_cleanup(void **state)
     placement_for(&pl, "abort", NDG);
     assert_int_equal(object_writer_open(&w, &pl, "/AUTH_test/c/abort", ts_now()), 0);
     assert_int_equal(object_writer_write(w, "abc", 3), 0);
+    /* The body being written has no name anywhere (O_TMPFILE)... */
     snprintf(tmpdir, sizeof(tmpdir), "%s/tmp", dg_path(dgs[0]));
-    assert_int_equal(count_files(tmpdir, ".tmp"), 1);
+    assert_int_equal(count_files(tmpdir, ""), 0);
+    assert_int_equal(count_on(&pl, 0, ""), 0);
     object_writer_abort(w);
     object_writer_abort(NULL);
+    /* ...so an abandoned upload leaves nothing behind. */
+    for (size_t i = 0; i < NDG; i++)
+        assert_int_equal(count_on(&pl, i, ""), 0);
     assert_int_equal(count_files(tmpdir, ""), 0);
+    /* Named temp files (filesystems without O_TMPFILE) are removed at start. */
     for (int i = 0; i < 3; i++) {
         char *p = xasprintf("%s/left%d.tmp", tmpdir, i);
         close(open(p, O_WRONLY | O_CREAT, 0644));

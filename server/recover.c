@@ -1,0 +1,48 @@
+/* server/recover.c: setting listing rows from the objects after a crash,
+ * for the notes a previous run left in the pending logs (storage/pending.h). */
+#include <errno.h>
+
+#include "../common/log.h"
+#include "../storage/object.h"
+#include "../storage/pending.h"
+#include "recover.h"
+
+/* Make the listing row of one noted object match what its replicas hold
+ * now: the newest version, a tombstone, or (nothing written) no change. */
+static int recover_one(const struct pending_update *u, void *arg)
+{
+    struct server *srv = arg;
+    struct placement pl, cpl, apl;
+    struct object_meta m;
+
+    cluster_locate(srv->cluster, ITEM_OBJECT, u->account, u->container, u->object, &pl);
+    cluster_locate(srv->cluster, ITEM_CONTAINER, u->account, u->container, NULL, &cpl);
+    cluster_locate(srv->cluster, ITEM_ACCOUNT, u->account, NULL, NULL, &apl);
+    int rc = object_stat(&m, &pl);
+    if (rc == 0) {
+        /* A POST that changed the content type is listed at its own time. */
+        int64_t ts = m.meta_timestamp == u->ts ? u->ts : m.timestamp;
+        rc = db_object_put(srv->db, &cpl, &apl, u->container, u->object, ts, m.size,
+                           m.content_type, m.etag);
+    } else if (rc == ERR_DELETED) {
+        rc = db_object_delete(srv->db, &cpl, &apl, u->container, u->object, m.timestamp);
+    }
+    object_meta_release(&m);
+    if (rc == -ENOENT)
+        return 0;       /* never written, or its container is gone */
+    if (rc < 0)
+        log_warn("msg=\"cannot recover listing row\" account=%s container=%s err=\"%s\"",
+                 u->account, u->container, err_str(rc));
+    return rc;
+}
+
+int recover_listings(struct server *srv)
+{
+    long n = pending_replay(srv->pending, recover_one, srv);
+
+    if (n > 0)
+        log_info("msg=\"listing rows recovered after an unclean stop\" notes=%ld", n);
+    if (n > 0 && db_rollup_flush(srv->db, NULL) != 0)
+        log_warn("msg=\"account rollup after recovery failed\"");
+    return n < 0 ? (int)n : 0;
+}
