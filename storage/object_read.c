@@ -17,6 +17,7 @@
 
 #include "../common/hash.h"
 #include "../common/log.h"
+#include "fresh.h"
 #include "object_int.h"
 
 /* One replica's hash directory, open while the choice is made. */
@@ -50,7 +51,8 @@ static int replica_scan(struct replica *r, const struct item_dirs *dirs)
 
 /* Scan the hash directory on the usable dgs of pl, in placement order,
  * until `want` of them turned out to hold files for the name; keep those,
- * newest .data/.ts first (primaries first among equals).
+ * newest .data/.ts first (primaries first among equals). A current primary
+ * (fresh.h) asked first is enough on its own.
  *
  * Two replicas that hold files are enough to see the newest version: a
  * write succeeds on QUORUM of REPLICAS, and two quorums of three always
@@ -68,8 +70,16 @@ static size_t gather(const struct placement *pl, struct replica *out, size_t wan
             continue;
         struct replica r = {pl->dg[i], -1, {F_NONE, -1, -1}};
         int rc = replica_scan(&r, &dirs);
+        /* A current primary holds every acknowledged write of its
+         * partitions (fresh.h): what it holds, or that it holds nothing,
+         * is the answer. */
+        if (want == QUORUM && i < pl->n_primary && answered == 0 && (rc == 0 || rc == -ENOENT) &&
+            fresh_is_current(r.dg))
+            want = 1;
         if (rc == 0)
             answered++;
+        else if (rc == -ENOENT && want == 1 && answered == 0)
+            break;
         if (rc < 0) {
             if (rc != -ENOENT && rc != -ENOTDIR)
                 dg_note_result(r.dg, rc);

@@ -34,6 +34,7 @@
 
 #include "../common/hash.h"
 #include "../common/log.h"
+#include "fresh.h"
 #include "io.h"
 #include "object_int.h"
 
@@ -263,7 +264,10 @@ static void install_close(struct install *in)
 static int install_finish(struct install *in, const char *fname)
 {
     struct dir_scan s;
-    int rc = in->rc == 0 ? scan_dirfd(in->dfd, in->dir, &s, true) : 0;
+    /* A hash directory this write created held nothing to supersede (and a
+     * concurrent writer of the same name cleans up after itself). */
+    bool created = in->n_parent > 0;
+    int rc = in->rc == 0 && !created ? scan_dirfd(in->dfd, in->dir, &s, true) : 0;
 
     if (rc < 0)     /* the new file is durable: leftovers are only space */
         log_warn("msg=\"cannot clean directory\" dir=%s err=\"%s\"", in->dir, err_str(rc));
@@ -276,14 +280,31 @@ static int install_finish(struct install *in, const char *fname)
     return in->rc;
 }
 
-/* Round 2 and the cleanup for n prepared replicas; the number durable. */
-static size_t install_all(struct install *ins, size_t n, const char *fname)
+/* Mark every primary of pl that did not get a durable copy stale
+ * (fresh.h), so reads stop trusting it alone. Called once the durable
+ * copies are in place and before the write is acknowledged. */
+static void mark_missed(const struct placement *pl, const struct install *ins, size_t n)
+{
+    for (size_t p = 0; p < pl->n_primary && p < pl->n_dg; p++) {
+        bool has = false;
+        for (size_t i = 0; i < n && !has; i++)
+            has = ins[i].dg == pl->dg[p] && ins[i].rc == 0;
+        if (!has)
+            fresh_mark_stale(pl->dg[p]);
+    }
+}
+
+/* Round 2 and the cleanup for n prepared replicas of pl; the number
+ * durable. */
+static size_t install_all(const struct placement *pl, struct install *ins, size_t n,
+                          const char *fname)
 {
     size_t ok = 0;
 
     install_sync(ins, n);
     for (size_t i = 0; i < n; i++)
         ok += install_finish(&ins[i], fname) == 0;
+    mark_missed(pl, ins, n);
     return ok;
 }
 
@@ -394,7 +415,7 @@ static size_t writer_install(struct object_writer *w, const char *fname)
         ins[n].tmp = NULL;
         n++;
     }
-    return install_all(ins, n, fname);
+    return install_all(&w->pl, ins, n, fname);
 }
 
 int object_writer_open(struct object_writer **out, const struct placement *pl, const char *name,
@@ -506,7 +527,7 @@ int object_delete(const struct placement *pl, const char *name, int64_t ts)
             (void)install_finish(&ins[n], fname);
     }
     item_dirs_release(&dirs);
-    ok = install_all(ins, n, fname);
+    ok = install_all(pl, ins, n, fname);
     return ok >= QUORUM ? 0 : ERR_QUORUM;
 }
 
