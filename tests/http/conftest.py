@@ -41,7 +41,7 @@ TRANS_ID_RE = re.compile(r"^tx[0-9a-f]{21}-[0-9a-f]{10}$")
 START_TIMEOUT = 10.0
 # Deleting --ephemeral data (10,000+ objects after the paging test) takes a
 # while on a slow disk; CI keeps /tmp on tmpfs where it is quick.
-STOP_TIMEOUT = float(os.environ.get("SWIFTLET_STOP_TIMEOUT", "30"))
+STOP_TIMEOUT = float(os.environ.get("SWIFTLET_STOP_TIMEOUT", "90"))
 
 
 def pytest_configure(config):
