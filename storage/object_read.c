@@ -55,7 +55,9 @@ static int replica_scan(struct replica *r, const struct item_dirs *dirs)
  * Two replicas that hold files are enough to see the newest version: a
  * write succeeds on QUORUM of REPLICAS, and two quorums of three always
  * share a replica. A replica holding nothing (a wiped or replaced disk, a
- * name never written) does not count, so the others are asked; a read that
+ * name never written, a partition the ring just moved there) or only a
+ * .meta does not count, so the others are asked, down to the handoffs and
+ * the previous ring's holders; a read that
  * finds no readable copy asks every replica (want = PLACEMENT_MAX). */
 static size_t gather(const struct placement *pl, struct replica *out, size_t want)
 {
@@ -68,8 +70,8 @@ static size_t gather(const struct placement *pl, struct replica *out, size_t wan
             continue;
         struct replica r = {pl->dg[i], -1, {F_NONE, -1, -1}};
         int rc = replica_scan(&r, &dirs);
-        if (rc == 0)
-            answered++;
+        if (rc == 0 && r.s.kind != F_NONE)
+            answered++; /* a lone .meta does not show the newest version */
         if (rc < 0) {
             if (rc != -ENOENT && rc != -ENOTDIR)
                 dg_note_result(r.dg, rc);
