@@ -420,8 +420,10 @@ int cluster_reload(struct cluster *c)
     if (stat(c->ring_path, &st) < 0 || same_file(&st, &c->seen))
         return 0;
     rc = ring_load(&r, c->ring_path);
-    if (rc < 0)
-        return rc == -ENOENT ? 0 : rc; /* logged by ring_load; retried once it changes */
+    if (rc < 0) {
+        c->seen = st; /* logged by ring_load; tried again once the file changes */
+        return rc == -ENOENT ? 0 : rc;
+    }
     bool log_it = ring_version(r) != c->failed_version;
     if (ring_version(r) == ring_version(cur)) {
         c->seen = st;
