@@ -1,16 +1,8 @@
-/* replication/ring.c: This file implements the ring: building a balanced
- * partition -> disk group table, saving and loading it as a versioned text
- * file, and the lookups (partition of a hash, primaries, handoffs).
- *
- * Building is greedy and deterministic: for each partition and replica it
- * takes, among the zones the partition does not use yet, the one furthest
- * below its share, and in it the device furthest below its weight's share
- * (taking the largest remainders each time keeps zones spread to the last
- * partition); with no such zone left, the device furthest below its share.
- * When the zones cannot give every partition 3 distinct zones (fewer than 3
- * zones, or one zone weighing more than a replica per partition) weight
- * decides and an unused zone only breaks near-ties, so balance stays exact. */
-#include "ring.h"
+/* replication/ring.c: This file implements the ring's file (saving and
+ * loading it as a versioned text file) and its lookups (partition of a hash,
+ * primaries, handoffs, per-device tallies). Building and rebalancing are in
+ * ring_build.c. */
+#include "ring_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,16 +16,8 @@
 #include "../storage/io.h"
 
 #define RING_MAGIC "swiftlet-ring 1"
-#define PART_POWER_MAX 24
 
-struct ring {
-    unsigned part_power;
-    size_t ndev;
-    struct ring_device *devs;    /* paths are heap copies */
-    uint32_t *table;             /* [part * REPLICAS + r] = device index */
-};
-
-static struct ring *ring_alloc(unsigned part_power, size_t ndev)
+struct ring *ring_alloc(unsigned part_power, size_t ndev)
 {
     struct ring *r = xcalloc(1, sizeof(*r));
 
@@ -58,170 +42,6 @@ void ring_free(struct ring *r)
 /* Each device's wanted number of replicas: its weight's share of all of
  * them, capped at one per partition (a device cannot hold two replicas of
  * one partition); what the cap takes is shared among the others. */
-static void wanted_shares(const struct ring_device *devs, size_t n, size_t nparts, double *want)
-{
-    bool *capped = xcalloc(n, sizeof(*capped));
-    bool again = true;
-
-    while (again) {
-        double left = (double)nparts * REPLICAS, wsum = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (capped[i])
-                left -= (double)nparts;
-            else
-                wsum += devs[i].weight;
-        }
-        again = false;
-        for (size_t i = 0; i < n; i++) {
-            if (capped[i])
-                continue;
-            want[i] = left * devs[i].weight / wsum;
-            if (want[i] > (double)nparts) {
-                capped[i] = again = true;
-                break;
-            }
-        }
-    }
-    for (size_t i = 0; i < n; i++)
-        if (capped[i])
-            want[i] = (double)nparts;
-    free(capped);
-}
-
-static bool used_by(const uint32_t *row, size_t nr, uint32_t d)
-{
-    for (size_t k = 0; k < nr; k++)
-        if (row[k] == d)
-            return true;
-    return false;
-}
-
-static bool zone_used_by(const struct ring *r, const uint32_t *row, size_t nr, uint32_t zone)
-{
-    for (size_t k = 0; k < nr; k++)
-        if (r->devs[row[k]].zone == zone)
-            return true;
-    return false;
-}
-
-/* Build state: wanted and assigned replicas per device and per zone (the
- * zone figures are indexed by device: zone totals of the device's zone). */
-struct build {
-    double *want, *zone_want;
-    size_t *have;
-    bool zones_fit;     /* every partition can get REPLICAS distinct zones */
-};
-
-static double zone_left(const struct ring *r, const struct build *b, uint32_t d)
-{
-    size_t zhave = 0;
-
-    for (size_t i = 0; i < r->ndev; i++)
-        if (r->devs[i].zone == r->devs[d].zone)
-            zhave += b->have[i];
-    return b->zone_want[d] - (double)zhave;
-}
-
-/* The device for replica nr of a partition whose first nr are in row
- * (the rule is in the comment at the top of the file). */
-static uint32_t pick_device(const struct ring *r, const uint32_t *row, size_t nr,
-                            const struct build *b)
-{
-    uint32_t best = UINT32_MAX;
-    double best_zone = 0, best_left = 0;
-
-    for (uint32_t d = 0; d < r->ndev; d++) {
-        if (used_by(row, nr, d))
-            continue;
-        double left = b->want[d] - (double)b->have[d];
-        bool new_zone = !zone_used_by(r, row, nr, r->devs[d].zone);
-        double zl = b->zones_fit && new_zone && left > 0 ? zone_left(r, b, d) : 0;
-        double zone = zl > 0 ? zl : 0;
-        /* When zones cannot fit, weight decides and a new zone only breaks
-         * ties. */
-        if (!b->zones_fit && new_zone && left > 0)
-            left += 0.5;
-        if (best == UINT32_MAX || zone > best_zone || (zone == best_zone && left > best_left)) {
-            best = d;
-            best_zone = zone;
-            best_left = left;
-        }
-    }
-    return best;
-}
-
-/* A zone's share: its devices' shares. Zones fit when there are at least
- * REPLICAS of them and none wants more than one replica per partition. */
-static void zone_shares(const struct ring *r, size_t nparts, struct build *b)
-{
-    size_t zones = 0;
-
-    b->zones_fit = true;
-    for (size_t d = 0; d < r->ndev; d++) {
-        double w = 0;
-        bool first = true;
-        for (size_t i = 0; i < r->ndev; i++) {
-            if (r->devs[i].zone == r->devs[d].zone) {
-                w += b->want[i];
-                first = first && i >= d;
-            }
-        }
-        b->zone_want[d] = w;
-        zones += first;
-        if (w > (double)nparts + 1e-6)
-            b->zones_fit = false;
-    }
-    if (zones < REPLICAS)
-        b->zones_fit = false;
-}
-
-static int check_devices(unsigned part_power, const struct ring_device *devs, size_t n)
-{
-    if (part_power > PART_POWER_MAX || n < REPLICAS || n > UINT32_MAX)
-        return -EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        if (!(devs[i].weight > 0) || !devs[i].path || strchr(devs[i].path, '\n'))
-            return -EINVAL;
-        for (size_t j = 0; j < i; j++)
-            if (devs[j].id == devs[i].id)
-                return -EINVAL;
-    }
-    return 0;
-}
-
-int ring_build(struct ring **out, unsigned part_power, const struct ring_device *devs, size_t n)
-{
-    int rc = check_devices(part_power, devs, n);
-
-    *out = NULL;
-    if (rc < 0)
-        return rc;
-    size_t nparts = (size_t)1 << part_power;
-    struct ring *r = ring_alloc(part_power, n);
-    struct build b = {.want = xcalloc(n, sizeof(double)),
-                      .zone_want = xcalloc(n, sizeof(double)),
-                      .have = xcalloc(n, sizeof(size_t))};
-
-    for (size_t i = 0; i < n; i++) {
-        r->devs[i] = devs[i];
-        r->devs[i].path = xstrdup(devs[i].path);
-    }
-    wanted_shares(devs, n, nparts, b.want);
-    zone_shares(r, nparts, &b);
-    for (size_t p = 0; p < nparts; p++) {
-        uint32_t *row = r->table + p * REPLICAS;
-        for (size_t k = 0; k < REPLICAS; k++) {
-            row[k] = pick_device(r, row, k, &b);
-            b.have[row[k]]++;
-        }
-    }
-    free(b.have);
-    free(b.zone_want);
-    free(b.want);
-    *out = r;
-    return 0;
-}
-
 /* ---- the file ---- */
 
 int ring_save(const struct ring *r, const char *path)
@@ -234,7 +54,8 @@ int ring_save(const struct ring *r, const char *path)
         rc = -errno;
         goto out;
     }
-    fprintf(f, RING_MAGIC "\npart_power %u\nreplicas %d\n", r->part_power, REPLICAS);
+    fprintf(f, RING_MAGIC "\nversion %" PRIu64 "\npart_power %u\nreplicas %d\n", r->version,
+            r->part_power, REPLICAS);
     for (size_t i = 0; i < r->ndev; i++)
         fprintf(f, "dg %" PRIu32 " %.17g %" PRIu32 " %s\n", r->devs[i].id, r->devs[i].weight,
                 r->devs[i].zone, r->devs[i].path);
@@ -273,7 +94,8 @@ struct ring_parse {
     const char *path;
     unsigned lineno;
     unsigned part_power;
-    bool have_pp, have_replicas;
+    uint64_t version;
+    bool have_pp, have_replicas, have_version;
     struct ring_device *devs;
     size_t ndev, adev;
     struct ring *r;      /* once the first "p" line arrives */
@@ -318,6 +140,7 @@ static int start_table(struct ring_parse *s)
     if (!s->have_pp || !s->have_replicas || s->ndev < REPLICAS)
         return bad(s, "partitions before header or fewer than 3 dg lines");
     s->r = ring_alloc(s->part_power, s->ndev);
+    s->r->version = s->version;
     memcpy(s->r->devs, s->devs, s->ndev * sizeof(*s->devs));
     s->ndev = 0;    /* the ring owns the paths now */
     s->seen = xcalloc((size_t)1 << s->part_power, 1);
@@ -354,6 +177,13 @@ static int parse_line(struct ring_parse *s, const char *line)
 
     if (s->lineno == 1)
         return strcmp(line, RING_MAGIC) == 0 ? 0 : bad(s, "not a swiftlet ring (version 1)");
+    if (strncmp(line, "version ", 8) == 0 && !s->have_version && !s->r) {
+        char *end;
+        errno = 0;
+        s->version = strtoull(line + 8, &end, 10);
+        s->have_version = true;
+        return errno || *end || end == line + 8 ? bad(s, "bad version") : 0;
+    }
     if (sscanf(line, "part_power %u", &v) == 1 && !s->have_pp && !s->r) {
         if (v > PART_POWER_MAX)
             return bad(s, "part_power out of range");
@@ -426,6 +256,11 @@ unsigned ring_part_power(const struct ring *r)
     return r->part_power;
 }
 
+uint64_t ring_version(const struct ring *r)
+{
+    return r->version;
+}
+
 size_t ring_device_count(const struct ring *r)
 {
     return r->ndev;
@@ -434,6 +269,33 @@ size_t ring_device_count(const struct ring *r)
 const struct ring_device *ring_device(const struct ring *r, size_t i)
 {
     return i < r->ndev ? &r->devs[i] : NULL;
+}
+
+long ring_device_index(const struct ring *r, uint32_t id)
+{
+    for (size_t i = 0; i < r->ndev; i++)
+        if (r->devs[i].id == id)
+            return (long)i;
+    return -1;
+}
+
+size_t ring_device_parts(const struct ring *r, size_t i)
+{
+    size_t n = 0, total = (size_t)REPLICAS << r->part_power;
+
+    for (size_t k = 0; k < total; k++)
+        n += r->table[k] == i;
+    return n;
+}
+
+double ring_device_want(const struct ring *r, size_t i)
+{
+    double *want = xcalloc(r->ndev, sizeof(*want));
+
+    ring_wanted_shares(r->devs, r->ndev, (size_t)1 << r->part_power, want);
+    double w = i < r->ndev ? want[i] : 0;
+    free(want);
+    return w;
 }
 
 uint32_t ring_part(const struct ring *r, const uint8_t hash[16])

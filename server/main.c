@@ -48,6 +48,7 @@ static const struct command {
     const char *name;
     int (*run)(struct command_ctx *ctx);
 } commands[] = {
+    {"ring", cmd_ring},
     {NULL, NULL},
 };
 
@@ -65,6 +66,7 @@ static void usage(FILE *out)
             "usage: swiftlet serve [-c FILE] [--data DIR] [--disk-groups N] [--listen HOST:PORT]\n"
             "                      [--user ACCOUNT:USER:KEY[:admin]]... [--log-level LEVEL]\n"
             "       swiftlet --ephemeral [--listen 127.0.0.1:PORT] [--disk-groups N] [--user ...]\n"
+            "       swiftlet ring [-c FILE | --data DIR] [add|remove|reweight|zone|rebalance ...]\n"
             "       swiftlet --dump-config [-c FILE] | --config-docs | --version | --help\n"
             "\n"
             "  serve          run from an INI config (-c) or a data directory (--data) whose\n"
@@ -220,8 +222,8 @@ static void print_connect(const struct server *srv, const struct options *opts,
     fflush(stdout);
 }
 
-/* Wait for SIGINT/SIGTERM, rolling container stats up into accounts once a
- * second meanwhile. */
+/* Wait for SIGINT/SIGTERM, rolling container stats up into accounts and
+ * picking up a changed ring file once a second meanwhile. */
 static void run_until_signal(struct server *srv)
 {
     sigset_t set;
@@ -238,6 +240,7 @@ static void run_until_signal(struct server *srv)
         int rc = db_rollup_flush(srv->db, NULL);
         if (rc)
             log_warn("msg=\"account rollup failed\" err=\"%s\"", err_str(rc));
+        (void)cluster_reload(srv->cluster); /* a changed ring file; logs itself */
     }
 }
 

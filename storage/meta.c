@@ -837,6 +837,42 @@ static size_t write_targets(const struct placement *pl, struct disk_group **out)
     return n;
 }
 
+static bool db_exists(const struct placement *pl, const struct disk_group *dg)
+{
+    char *dir = placement_dir(pl, dg);
+    char *path = xasprintf("%s/%s.db", dir, pl->hash_hex);
+    bool yes = access(path, F_OK) == 0;
+
+    free(path);
+    free(dir);
+    return yes;
+}
+
+/* The disk groups a DB write goes to: the first REPLICAS usable entries of
+ * pl that hold the DB, so that after a ring change, when a DB may sit only
+ * on the previous holders (listed after the primaries) until the replicator
+ * has moved it, rows still reach it and no empty copy is made on a new
+ * primary to shadow it. With fewer than a quorum holding it, the first
+ * usable entries without it fill the list up (where a create makes it). */
+static size_t db_targets(const struct placement *pl, struct disk_group **out)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < pl->n_dg && n < REPLICAS; i++)
+        if (dg_usable(pl->dg[i]) && db_exists(pl, pl->dg[i]))
+            out[n++] = pl->dg[i];
+    bool pad = n < QUORUM;
+
+    for (size_t i = 0; pad && i < pl->n_dg && n < REPLICAS; i++) {
+        bool listed = false;
+        for (size_t j = 0; j < n; j++)
+            listed = listed || out[j] == pl->dg[i];
+        if (!listed && dg_usable(pl->dg[i]))
+            out[n++] = pl->dg[i];
+    }
+    return n;
+}
+
 static void replica_failed(const struct placement *pl, struct disk_group *dg, int rc)
 {
     dg_note_result(dg, rc);
@@ -867,14 +903,14 @@ static int replica_run(struct db_pool *p, const struct placement *pl, struct dis
     return rc;
 }
 
-/* Apply fn on the write targets of pl. 0 when a quorum committed; the
+/* Apply fn on the DB targets of pl. 0 when a quorum committed; the
  * answer (is_answer) of the first replica that could be opened; -ENOENT when
  * no replica has the DB; else ERR_QUORUM. */
 static int replicas_write(struct db_pool *p, const struct placement *pl, bool create,
                           replica_fn *fn, void *arg)
 {
     struct disk_group *dg[REPLICAS];
-    size_t n = write_targets(pl, dg), ok = 0, opened_n = 0, missing = 0;
+    size_t n = db_targets(pl, dg), ok = 0, opened_n = 0, missing = 0;
     bool opened;
 
     if (n < QUORUM)
@@ -1555,7 +1591,7 @@ static int object_change(struct db_pool *p, const struct placement *pl,
                          const struct placement *pl_account, const struct object_change *c)
 {
     struct disk_group *dg[REPLICAS];
-    size_t n = write_targets(pl, dg);
+    size_t n = db_targets(pl, dg);
     struct object_req *q;
 
     if (n < QUORUM)

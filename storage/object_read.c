@@ -57,7 +57,9 @@ static int replica_scan(struct replica *r, const struct item_dirs *dirs)
  * Two replicas that hold files are enough to see the newest version: a
  * write succeeds on QUORUM of REPLICAS, and two quorums of three always
  * share a replica. A replica holding nothing (a wiped or replaced disk, a
- * name never written) does not count, so the others are asked; a read that
+ * name never written, a partition the ring just moved there) or only a
+ * .meta does not count, so the others are asked, down to the handoffs and
+ * the previous ring's holders; a read that
  * finds no readable copy asks every replica (want = PLACEMENT_MAX). */
 static size_t gather(const struct placement *pl, struct replica *out, size_t want)
 {
@@ -70,13 +72,15 @@ static size_t gather(const struct placement *pl, struct replica *out, size_t wan
             continue;
         struct replica r = {pl->dg[i], -1, {F_NONE, -1, -1}};
         int rc = replica_scan(&r, &dirs);
+        /* a lone .meta does not show the newest version */
+        bool holds = rc == 0 && r.s.kind != F_NONE;
         /* A current primary holds every acknowledged write of its
          * partitions (fresh.h): what it holds, or that it holds nothing,
          * is the answer. */
-        if (want == QUORUM && i < pl->n_primary && answered == 0 && (rc == 0 || rc == -ENOENT) &&
+        if (want == QUORUM && i < pl->n_primary && answered == 0 && (holds || rc == -ENOENT) &&
             fresh_is_current(r.dg))
             want = 1;
-        if (rc == 0)
+        if (holds)
             answered++;
         else if (rc == -ENOENT && want == 1 && answered == 0)
             break;

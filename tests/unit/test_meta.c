@@ -485,6 +485,47 @@ static void test_account_listing(void **state)
 
 /* ---- replicas ---- */
 
+/* After a ring change a container DB sits on the previous holders (listed
+ * after the new primaries) until the replicator moves it: reads, listings
+ * and row updates find it there, and no empty copy is made on the new
+ * primary that would hide it. */
+static void test_db_on_previous_holders(void **state)
+{
+    static const int before[] = {3, 0, 1, 2};   /* old ring: dg 3, 0, 1 */
+    static const int after[] = {2, 0, 1, 3};    /* new ring: dg 2, 0, 1, then 3 */
+    struct fx *f = *state;
+    struct placement old_pl, pl;
+    struct container_stat st;
+    bool created;
+
+    place(f, &old_pl, "moved", before, 4);
+    assert_int_equal(put_container(f, &old_pl, "moved", 10, NULL, &created), 0);
+    place(f, &pl, "moved", after, 4);
+    assert_int_equal(db_container_stat(f->pool, &pl, &st), 0);
+    container_stat_release(&st);
+    /* The container PUT and the row reach the three holders (dg 0, 1 and
+     * 3), and make no new copy on dg 2. */
+    assert_int_equal(put_container(f, &pl, "moved", 11, NULL, &created), 0);
+    assert_false(created);
+    put_object(f, &pl, "o1", 12, 5);
+    char *on_new = db_path(&pl, f->dg[2]);
+    assert_int_equal(access(on_new, F_OK), -1);
+    free(on_new);
+    assert_int_equal(db_container_stat(f->pool, &pl, &st), 0);
+    assert_int_equal(st.object_count, 1);
+    container_stat_release(&st);
+    struct collect c = {.out = BUF_INIT};
+    struct list_query q = {.limit = 10};
+    assert_int_equal(db_container_list(f->pool, &pl, &q, collect_cb, &c), 0);
+    assert_string_equal(c.out.data, "o1");
+    buf_release(&c.out);
+    /* The old holders that are no primaries any more got the row too. */
+    place(f, &old_pl, "moved", (const int[]){3}, 1);
+    assert_int_equal(db_container_stat(f->pool, &old_pl, &st), 0);
+    assert_int_equal(st.object_count, 1);
+    container_stat_release(&st);
+}
+
 static void test_quorum(void **state)
 {
     static const int three[] = {0, 1, 2};
@@ -1073,6 +1114,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_container_listing, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_account_listing, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_quorum, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_db_on_previous_holders, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_read_fallback, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_max_containers_concurrent, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_rollup, fx_setup, fx_teardown),

@@ -1,9 +1,12 @@
 /* tests/unit/test_ring.c: unit tests of replication/ring.c and
  * replication/cluster.c: balance for equal, unequal and capped weights,
  * distinct devices and zones per partition, the partition of a hash,
- * handoffs, the file round trip and its rejection of bad files, and
- * cluster_open creating then reopening the same placements. */
+ * handoffs, the file round trip and its rejection of bad files,
+ * cluster_open creating then reopening the same placements, rebalancing
+ * (moves near the minimum, distinct devices and zones, balance, reweight,
+ * remove, versions) and cluster_reload picking up a changed ring. */
 #include <errno.h>
+#include <math.h>
 #include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -363,24 +366,260 @@ static void test_cluster_open(void **state)
     char *ring2 = xasprintf("%s/swiftlet.ring", data);
     assert_int_equal(access(ring2, F_OK), 0);
 
-    /* A disk group of another cluster is refused. */
+    /* A configured disk group the ring does not name is refused. */
     struct disk_group *dg;
     char *alien = xasprintf("%s/dg5", data);
     assert_int_equal(dg_open(&dg, alien, 5, "fedcba9876543210fedcba9876543210", true), 0);
     dg_close(dg);
     assert_int_equal(config_set(&ex, "storage", "disk_group", alien, err, sizeof(err)), 0);
     assert_int_equal(cluster_open(&c, &ex, 0, true, err, sizeof(err)), -EINVAL);
-    assert_non_null(strstr(err, "cluster"));
+    assert_non_null(strstr(err, "swiftlet ring add"));
 
-    /* A ring that does not name the configured disk groups is refused. */
-    assert_int_equal(cluster_open(&c, &cfg, 3, false, err, sizeof(err)), -EINVAL);
-    assert_non_null(strstr(err, "ring"));
+    /* Before there is a ring, a disk group of another cluster is refused. */
+    char *other = xasprintf("%s/other.ring", root);
+    assert_int_equal(config_set(&ex, "storage", "ring_file", other, err, sizeof(err)), 0);
+    assert_int_equal(cluster_open(&c, &ex, 0, true, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "cluster"));
+    assert_int_equal(access(other, F_OK), -1);
+    free(other);
+
+    /* Once the ring exists it names the disk groups: --disk-groups only
+     * matters for the first start. */
+    assert_int_equal(cluster_open(&c, &cfg, 3, false, err, sizeof(err)), 0);
+    assert_int_equal(cluster_dg_count(c), 4);
+    cluster_free(c);
 
     free(alien);
     free(ring2);
     free(ring);
     free(data);
     config_release(&ex);
+    config_release(&cfg);
+}
+
+/* Largest |replicas - wanted| / wanted over the devices, in percent. */
+static double worst_balance(const struct ring *r)
+{
+    double worst = 0;
+
+    for (size_t i = 0; i < ring_device_count(r); i++) {
+        double want = ring_device_want(r, i);
+        double off = fabs((double)ring_device_parts(r, i) - want) / want * 100;
+        worst = off > worst ? off : worst;
+    }
+    return worst;
+}
+
+/* Replicas that differ between a and b, counted by hand. */
+static size_t diff_count(const struct ring *a, const struct ring *b, size_t *max_per_part)
+{
+    size_t n = 0;
+
+    *max_per_part = 0;
+    for (uint32_t p = 0; p < (1u << ring_part_power(a)); p++) {
+        uint32_t x[REPLICAS], y[REPLICAS];
+        size_t here = 0;
+        ring_primaries(a, p, x);
+        ring_primaries(b, p, y);
+        for (size_t k = 0; k < REPLICAS; k++) {
+            bool found = false;
+            for (size_t j = 0; j < REPLICAS; j++)
+                found = found || x[j] == y[k];
+            here += !found;
+        }
+        n += here;
+        *max_per_part = here > *max_per_part ? here : *max_per_part;
+    }
+    return n;
+}
+
+/* Rebalance r to devs, check the rules and the move count, replace r. */
+static void step(struct ring **r, const struct ring_device *devs, size_t n, bool zones,
+                 double min_moves, const char *what)
+{
+    struct ring *next;
+    size_t moved, count[16], max_part;
+
+    assert_int_equal(ring_rebalance(&next, *r, devs, n, &moved), 0);
+    assert_int_equal(ring_version(next), ring_version(*r) + 1);
+    assert_int_equal(ring_part_power(next), ring_part_power(*r));
+    tally(next, count, zones);
+    assert_int_equal(moved, diff_count(*r, next, &max_part));
+    /* The lower bound ignores that a group holds one replica per partition
+     * at most, which can cost a few percent more when a share nears that. */
+    if ((double)moved > min_moves * 1.06 + 3)
+        fail_msg("%s: moved %zu, the minimum is %.1f", what, moved, min_moves);
+    if (worst_balance(next) > 1.0)
+        fail_msg("%s: balance off by %.2f%%", what, worst_balance(next));
+    print_message("%s: moved %zu (lower bound %.1f), balance within %.2f%%\n", what, moved,
+                  min_moves, worst_balance(next));
+    ring_free(*r);
+    *r = next;
+}
+
+static void test_rebalance_add_remove(void **state)
+{
+    struct ring_device devs[6];
+    struct ring *r;
+    size_t total = REPLICAS << 10, max_part;
+    (void)state;
+
+    for (size_t i = 0; i < 6; i++)
+        devs[i] = (struct ring_device){(uint32_t)(i + 1), 1, 0, "/d"};
+    assert_int_equal(ring_build(&r, 10, devs, 3), 0);
+    assert_int_equal(ring_version(r), 1);
+    /* A 4th group takes a quarter of all replicas, a 5th a fifth: exactly
+     * what must move. No partition loses two holders in one step. */
+    struct ring *before = r;
+    assert_int_equal(ring_rebalance(&r, before, devs, 4, NULL), 0);
+    assert_int_equal(diff_count(before, r, &max_part), total / 4);
+    assert_int_equal(max_part, 1);
+    ring_free(r);
+    r = before;
+    step(&r, devs, 4, false, total / 4.0, "add 4th");
+    step(&r, devs, 5, false, total / 5.0, "add 5th");
+    /* Nothing to do: nothing moves. */
+    step(&r, devs, 5, false, 0, "again");
+    /* Reweight: 5's share grows from 1/5 to 1.25/5.25. */
+    devs[4].weight = 1.25;
+    step(&r, devs, 5, false, total * (1.25 / 5.25 - 1 / 5.0), "reweight");
+    size_t held = ring_device_parts(r, 2);
+    /* Remove id 3: exactly its replicas move, none stays on it. */
+    struct ring_device less[4] = {devs[0], devs[1], devs[3], devs[4]};
+    step(&r, less, 4, false, (double)held, "remove");
+    assert_int_equal(ring_device_index(r, 3), -1);
+    ring_free(r);
+
+    /* Bad device lists are refused as by ring_build. */
+    assert_int_equal(ring_build(&r, 8, devs, 3), 0);
+    assert_int_equal(ring_rebalance(&before, r, devs, 2, NULL), -EINVAL);
+    assert_null(before);
+    ring_free(r);
+}
+
+static void test_rebalance_zones(void **state)
+{
+    struct ring_device devs[8];
+    struct ring *r;
+    size_t total = REPLICAS << 10;
+    (void)state;
+
+    for (size_t i = 0; i < 8; i++)
+        devs[i] = (struct ring_device){(uint32_t)(i + 1), 1, (uint32_t)(i / 2 + 1), "/d"};
+    /* Zones 1, 2, 3 with two groups each, then a 4th zone of two. */
+    assert_int_equal(ring_build(&r, 10, devs, 6), 0);
+    step(&r, devs, 7, true, total / 7.0, "add in zone 4");
+    step(&r, devs, 8, true, total / 8.0 * 8 / 8, "second in zone 4");
+    /* Moving group 8 from zone 4 to a zone of its own: only the
+     * partitions it shares with zone 4's other group clash, and those
+     * were none, so nothing moves; moving it into zone 3 (which then
+     * weighs more than a replica per partition) leaves weight in charge. */
+    devs[7].zone = 5;
+    step(&r, devs, 8, true, 0, "own zone");
+    devs[7].zone = 3;
+    step(&r, devs, 8, false, 0, "zone 3");
+    ring_free(r);
+}
+
+static void test_version_round_trip(void **state)
+{
+    struct ring_device devs[4] = {{1, 1, 0, "/a"}, {2, 1, 0, "/b"}, {3, 1, 0, "/c"},
+                                  {4, 2, 0, "/d"}};
+    struct ring *r, *r2, *l;
+    char *path = xasprintf("%s/ring.txt", root);
+    (void)state;
+
+    assert_int_equal(ring_build(&r, 6, devs, 3), 0);
+    assert_int_equal(ring_rebalance(&r2, r, devs, 4, NULL), 0);
+    assert_int_equal(ring_save(r2, path), 0);
+    assert_int_equal(ring_load(&l, path), 0);
+    assert_int_equal(ring_version(l), 2);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(ring_device_parts(l, i), ring_device_parts(r2, i));
+    ring_free(l);
+    /* A ring written before versions existed loads as version 0. */
+    FILE *f = fopen(path, "w");
+    fputs("swiftlet-ring 1\npart_power 0\nreplicas 3\ndg 1 1 0 /a\ndg 2 1 0 /b\n"
+          "dg 3 1 0 /c\np 0 1 2 3\n", f);
+    fclose(f);
+    assert_int_equal(ring_load(&l, path), 0);
+    assert_int_equal(ring_version(l), 0);
+    ring_free(l);
+    ring_free(r2);
+    ring_free(r);
+    free(path);
+}
+
+static void test_cluster_reload(void **state)
+{
+    struct config cfg;
+    struct cluster *c;
+    char err[256];
+    (void)state;
+
+    config_init(&cfg);
+    char *data = xasprintf("%s/data", root);
+    assert_int_equal(config_set(&cfg, "storage", "data_dir", data, err, sizeof(err)), 0);
+    assert_int_equal(config_set(&cfg, "storage", "part_power", "6", err, sizeof(err)), 0);
+    assert_int_equal(cluster_open(&c, &cfg, 3, true, err, sizeof(err)), 0);
+    assert_int_equal(cluster_reload(c), 0);
+    const struct ring *old = cluster_ring(c);
+
+    /* A 4th disk group, made as `swiftlet ring add` makes it. */
+    struct disk_group *dg;
+    char *path4 = xasprintf("%s/extra/dg4", root);
+    assert_int_equal(dg_open(&dg, path4, 4, cluster_id(c), true), 0);
+    dg_close(dg);
+    struct ring_device devs[4];
+    for (size_t i = 0; i < 3; i++)
+        devs[i] = *ring_device(old, i);
+    devs[3] = (struct ring_device){4, 1, 0, path4};
+    struct ring *next;
+    char *ring = cluster_ring_path(&cfg);
+    assert_int_equal(ring_rebalance(&next, old, devs, 4, NULL), 0);
+    assert_int_equal(ring_save(next, ring), 0);
+    assert_int_equal(cluster_reload(c), 1);
+    assert_int_equal(cluster_reload(c), 0);
+    assert_int_equal(cluster_dg_count(c), 4);
+    assert_int_equal(ring_version(cluster_ring(c)), 2);
+
+    /* Placements: the new primaries, then the old holders that lost the
+     * partition. */
+    size_t moved_parts = 0;
+    for (int i = 0; i < 200; i++) {
+        struct placement pl;
+        char name[16];
+        snprintf(name, sizeof(name), "o%d", i);
+        cluster_locate(c, ITEM_OBJECT, "AUTH_a", "c", name, &pl);
+        uint32_t now[REPLICAS], before[REPLICAS];
+        ring_primaries(next, pl.part, now);
+        ring_primaries(old, pl.part, before);
+        assert_int_equal(pl.n_primary, REPLICAS);
+        assert_int_equal(pl.n_dg, 4);
+        for (size_t k = 0; k < REPLICAS; k++)
+            assert_int_equal(dg_id(pl.dg[k]), now[k]);
+        bool moved = false;
+        for (size_t k = 0; k < REPLICAS; k++)
+            if (before[k] == dg_id(pl.dg[REPLICAS]))
+                moved = true;
+        moved_parts += moved;
+        assert_true(moved || dg_id(pl.dg[REPLICAS]) == 4);
+    }
+    assert_true(moved_parts > 100); /* 3/4 of partitions moved a replica */
+
+    /* A ring naming a disk group that cannot be opened is not used. */
+    struct ring *bad;
+    devs[3] = (struct ring_device){5, 1, 0, "/nonexistent/dg5"};
+    assert_int_equal(ring_rebalance(&bad, next, devs, 4, NULL), 0);
+    assert_int_equal(ring_save(bad, ring), 0);
+    assert_true(cluster_reload(c) < 0);
+    assert_int_equal(ring_version(cluster_ring(c)), 2);
+    ring_free(bad);
+    ring_free(next);
+    cluster_free(c);
+    free(ring);
+    free(path4);
+    free(data);
     config_release(&cfg);
 }
 
@@ -393,6 +632,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_save_load, make_root, remove_root),
         cmocka_unit_test_setup_teardown(test_load_bad, make_root, remove_root),
         cmocka_unit_test_setup_teardown(test_cluster_open, make_root, remove_root),
+        cmocka_unit_test(test_rebalance_add_remove),
+        cmocka_unit_test(test_rebalance_zones),
+        cmocka_unit_test_setup_teardown(test_version_round_trip, make_root, remove_root),
+        cmocka_unit_test_setup_teardown(test_cluster_reload, make_root, remove_root),
     };
 
     log_min_level = LOG_OFF;    /* the bad-file cases log on purpose */
