@@ -185,6 +185,8 @@ static int pace(struct auditor *a, struct pacer *p, uint64_t units)
 {
     if (p->per_sec) {
         uint64_t now = a->now(a->clock_ctx);
+        if (p->next_ns == 0)     /* the first unit: no credit saved yet */
+            p->next_ns = now;
         if (now > p->next_ns + PACE_CREDIT_NS)
             p->next_ns = now - PACE_CREDIT_NS;
         if (p->next_ns > now)
@@ -331,7 +333,9 @@ static int audit_db_dir(struct auditor *a, struct disk_group *dg, enum item_kind
     if (snprintf(path, sizeof(path), "%s/%s", dir, fname) >= (int)sizeof(path) ||
         stat(path, &st) != 0)
         return 0;
-    if ((rc = pace_file(a)) < 0 || (rc = pace_bytes(a, (size_t)st.st_size)) < 0)
+    /* A DB costs a file and its size against the rates, but is counted
+     * as a DB, not a file. */
+    if ((rc = pace(a, &a->files, 1)) < 0 || (rc = pace_bytes(a, (size_t)st.st_size)) < 0)
         return rc;
     rc = db_check_file(path);
     a->st->dbs++;

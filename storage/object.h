@@ -88,9 +88,9 @@ struct object_reader {
 /* Find the newest version among the usable disk groups of pl and open it.
  * 0; -ENOENT when no replica has anything; ERR_DELETED when the newest is a
  * tombstone (meta.timestamp is the tombstone's); -EIO when every replica
- * holding data was unreadable. A replica whose trailer fails its checksum
- * is skipped (and reported to the dg as an error-free corruption: it is
- * the auditor's job to quarantine it). */
+ * holding data was unreadable. A replica whose trailer or metadata fails
+ * its checksum is quarantined (auditor.h) and another copy of the newest
+ * version is looked for on every replica before an older one is served. */
 /* r is initialised in every case: call object_reader_close afterwards
  * whatever the result. */
 int object_open(struct object_reader *r, const struct placement *pl) WUR;

@@ -202,8 +202,9 @@ static int body_read_verified(int fd, const struct object_meta *m, char **out)
     return 0;
 }
 
-/* The replica's newest .data failed its body check: move it aside so no
- * reader meets it again, and leave the restore to the replicator. */
+/* The replica's newest .data failed a checksum (metadata, or the body when
+ * it was read): move it aside so no reader meets it again, and leave the
+ * restore to the replicator. */
 static void quarantine_bad(const struct replica *rep, const struct placement *pl)
 {
     char fname[FILE_NAME_MAX];
@@ -238,13 +239,13 @@ static int open_newest(struct object_reader *r, const struct replica *reps, size
         int fd = data_open(&reps[i], &r->meta);
         if (fd >= 0 && how->verify_max && r->meta.size <= how->verify_max) {
             int rc = body_read_verified(fd, &r->meta, &r->body);
-            if (rc == ERR_CORRUPT)
-                quarantine_bad(&reps[i], how->pl);
             if (rc < 0) {
                 close(fd);
                 fd = rc;
             }
         }
+        if (fd == ERR_CORRUPT)
+            quarantine_bad(&reps[i], how->pl);
         if (fd == -EIO)
             dg_note_result(reps[i].dg, fd);
         if (fd < 0) {
