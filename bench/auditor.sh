@@ -33,7 +33,7 @@ stop() {
     if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
     pid=
 }
-trap 'stop; rm -rf "$data"' EXIT
+trap 'stop; rm -rf "$data" "$data.big" "$data.small"' EXIT
 
 start() {   # start AUDITOR_ENABLED
     printf '[auditor]\nenabled = %s\ninterval = 1\n[expirer]\nenabled = false\n' "$1" \
@@ -56,8 +56,8 @@ token() {
 
 fill() {
     local tok=$1 big small
-    big=$(mktemp /tmp/swiftlet-auditbench-big.XXXXXX)
-    small=$(mktemp /tmp/swiftlet-auditbench-small.XXXXXX)
+    big=$data.big        # beside the data dir: removed on exit even after an error
+    small=$data.small
     head -c $((1 << 20)) /dev/urandom >"$big"
     head -c 4096 /dev/urandom >"$small"
     curl -fs -X PUT -H "X-Auth-Token: $tok" "$base/v1/AUTH_test/big" >/dev/null
