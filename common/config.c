@@ -42,7 +42,7 @@ struct config_opt {
 #define U64(s, k, d, lo, hi, f, doc) {s, k, OPT_U64, d, lo, hi, NULL, OFF(f), doc}
 
 static const char SRV[] = "server", STO[] = "storage", CON[] = "swift-constraints",
-                  AUT[] = "auth";
+                  AUT[] = "auth", AUD[] = "auditor", EXP[] = "expirer";
 
 static const struct config_opt options[] = {
     STR(SRV, "listen", "127.0.0.1:8080", listen, "address and port to serve HTTP on (HOST:PORT)"),
@@ -90,6 +90,18 @@ static const struct config_opt options[] = {
     UINT(CON, "extra_header_count", "0", 0, UINT_MAX, extra_header_count,
          "headers allowed on a request beyond max_meta_count + 36"),
 
+    BOOL(AUD, "enabled", "true", auditor, "run the auditor in `serve` (`swiftlet audit` runs it by hand)"),
+    UINT(AUD, "interval", "3600", 1, 31536000, auditor_interval,
+         "seconds from the start of one audit pass to the start of the next"),
+    U64(AUD, "bytes_per_second", "10000000", 0, 1ULL << 40, auditor_bytes_per_second,
+        "most bytes the auditor reads per second; 0 means no limit"),
+    UINT(AUD, "files_per_second", "20", 0, 1000000, auditor_files_per_second,
+         "most files (objects, DBs) the auditor checks per second; 0 means no limit"),
+
+    BOOL(EXP, "enabled", "true", expirer, "run the expirer in `serve` (`swiftlet expire` runs it by hand)"),
+    UINT(EXP, "interval", "300", 1, 86400, expirer_interval,
+         "seconds between passes that delete objects whose X-Delete-At has passed"),
+
     {AUT, "user", OPT_USER, NULL, 0, 0, NULL, OFF(users),
      "a user as `ACCOUNT:USER:KEY[:admin]`"},
     STR(AUT, "reseller_prefix", "AUTH_", reseller_prefix,
@@ -104,6 +116,8 @@ static const struct {
     {STO, "Where and how data is stored."},
     {CON, "Limits, with the names and defaults of Swift's `swift.conf` section (Swift 2.30)."},
     {AUT, "Users and tokens."},
+    {AUD, "The auditor: re-reads every replica at a bounded rate and quarantines corrupt ones."},
+    {EXP, "The expirer: deletes objects whose `X-Delete-At` has passed."},
 };
 
 #define FIELD(c, o, type) ((type *)(void *)((char *)(c) + (o)->off))

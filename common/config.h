@@ -24,7 +24,8 @@ struct config_user {
 
 /* After config_init every char * field is a heap string, never NULL ("" when
  * unset). INI keys are the field names except: disk_group -> disk_groups,
- * io -> io_mode, user -> users. */
+ * io -> io_mode, user -> users, and the [auditor] and [expirer] keys, which
+ * drop their section's prefix ([auditor] interval -> auditor_interval). */
 struct config {
     /* [server] */
     char *listen;               /* "HOST:PORT" */
@@ -57,6 +58,16 @@ struct config {
     unsigned max_account_name_length;
     unsigned max_container_name_length;
     unsigned extra_header_count;
+
+    /* [auditor] */
+    bool auditor;               /* run the auditor thread in serve */
+    unsigned auditor_interval;  /* seconds from one pass's start to the next */
+    uint64_t auditor_bytes_per_second;
+    unsigned auditor_files_per_second;
+
+    /* [expirer] */
+    bool expirer;               /* run the expirer thread in serve */
+    unsigned expirer_interval;  /* seconds between passes */
 
     /* [auth] */
     struct config_user *users;

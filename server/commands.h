@@ -27,4 +27,6 @@ int command_open_cluster(const struct command_ctx *ctx, struct cluster **out);
 
 /* Each returns the process exit code: 0 success, 1 failure, 2 usage. */
 int cmd_ring(struct command_ctx *ctx);    /* server/cmd_ring.c */
+int cmd_audit(struct command_ctx *ctx);     /* server/cmd_audit.c */
+int cmd_expire(struct command_ctx *ctx);    /* server/cmd_expire.c */
 #endif

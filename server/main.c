@@ -17,6 +17,8 @@
 #include "../common/log.h"
 #include "../common/timefmt.h"
 #include "../replication/cluster.h"
+#include "../replication/expirer.h"
+#include "../storage/auditor.h"
 #include "../storage/io.h"
 #include "../storage/meta.h"
 #include "../storage/object.h"
@@ -49,6 +51,8 @@ static const struct command {
     int (*run)(struct command_ctx *ctx);
 } commands[] = {
     {"ring", cmd_ring},
+    {"audit", cmd_audit},
+    {"expire", cmd_expire},
     {NULL, NULL},
 };
 
@@ -67,6 +71,7 @@ static void usage(FILE *out)
             "                      [--user ACCOUNT:USER:KEY[:admin]]... [--log-level LEVEL]\n"
             "       swiftlet --ephemeral [--listen 127.0.0.1:PORT] [--disk-groups N] [--user ...]\n"
             "       swiftlet ring [-c FILE | --data DIR] [add|remove|reweight|zone|rebalance ...]\n"
+            "       swiftlet audit|expire [-c FILE | --data DIR] [--once]\n"
             "       swiftlet --dump-config [-c FILE] | --config-docs | --version | --help\n"
             "\n"
             "  serve          run from an INI config (-c) or a data directory (--data) whose\n"
@@ -244,6 +249,24 @@ static void run_until_signal(struct server *srv)
     }
 }
 
+/* The auditor thread of serve, or NULL when [auditor] enabled = false. */
+static struct auditor *start_auditor(struct server *srv)
+{
+    const struct config *cfg = srv->cfg;
+    struct disk_group *dgs[64];
+    size_t n = MIN(cluster_dg_count(srv->cluster), ARRAY_SIZE(dgs));
+    struct auditor_opts o = {cfg->auditor_bytes_per_second, cfg->auditor_files_per_second,
+                             srv->db, false};
+    struct auditor *a = NULL;
+
+    for (size_t i = 0; i < n; i++)
+        dgs[i] = cluster_dg(srv->cluster, i);
+    if (cfg->auditor && (auditor_new(&a, dgs, n, &o) != 0 ||
+                         auditor_start(a, cfg->auditor_interval) != 0))
+        log_warn("msg=\"cannot start the auditor\"");
+    return a;
+}
+
 static int serve(struct config *cfg, struct options *opts)
 {
     char err[512];
@@ -317,7 +340,13 @@ static int serve(struct config *cfg, struct options *opts)
     if (opts->ephemeral || opts->print_connect)
         print_connect(&srv, opts, cfg->data_dir);
 
+    struct auditor *aud = start_auditor(&srv);
+    struct expirer *exp = NULL;
+    if (cfg->expirer && expirer_start(&exp, srv.cluster, srv.db, cfg->expirer_interval) != 0)
+        log_warn("msg=\"cannot start the expirer\"");
     run_until_signal(&srv);
+    auditor_free(aud);
+    expirer_free(exp);
     http_stop(hs);
     if (db_rollup_flush(srv.db, NULL) != 0)
         log_warn("msg=\"final account rollup failed\"");

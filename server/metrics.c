@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../replication/cluster.h"
+#include "../storage/auditor.h"
 #include "../storage/dg.h"
 
 /* Status classes we count one by one; everything else lands in "other". */
@@ -133,6 +134,29 @@ static int render_disk_groups(const struct cluster *c, struct buf *out)
     return rc;
 }
 
+/* The auditor's process-wide counters (storage/auditor.h). */
+static int render_auditor(struct buf *out)
+{
+    struct auditor_stats t;
+
+    auditor_totals(&t);
+    return buf_appendf(
+        out,
+        "# HELP swiftlet_auditor_files_total Object files the auditor checked.\n"
+        "# TYPE swiftlet_auditor_files_total counter\nswiftlet_auditor_files_total %llu\n"
+        "# HELP swiftlet_auditor_bytes_total Bytes the auditor read.\n"
+        "# TYPE swiftlet_auditor_bytes_total counter\nswiftlet_auditor_bytes_total %llu\n"
+        "# HELP swiftlet_auditor_dbs_total Container and account DBs the auditor checked.\n"
+        "# TYPE swiftlet_auditor_dbs_total counter\nswiftlet_auditor_dbs_total %llu\n"
+        "# HELP swiftlet_auditor_errors_total Files the auditor could not read.\n"
+        "# TYPE swiftlet_auditor_errors_total counter\nswiftlet_auditor_errors_total %llu\n"
+        "# HELP swiftlet_quarantined_total Corrupt replicas moved to quarantined/ (by the "
+        "auditor or a read).\n"
+        "# TYPE swiftlet_quarantined_total counter\nswiftlet_quarantined_total %llu\n",
+        (unsigned long long)t.files, (unsigned long long)t.bytes, (unsigned long long)t.dbs,
+        (unsigned long long)t.errors, (unsigned long long)t.quarantined);
+}
+
 int metrics_render(const struct metrics *m, const struct cluster *c, struct buf *out)
 {
     int rc = render_requests(m, out);
@@ -148,5 +172,7 @@ int metrics_render(const struct metrics *m, const struct cluster *c, struct buf 
                          (unsigned long long)load(&m->bytes_out));
     if (rc == 0)
         rc = render_disk_groups(c, out);
+    if (rc == 0)
+        rc = render_auditor(out);
     return rc;
 }

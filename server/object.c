@@ -21,6 +21,7 @@
 #include "../common/timefmt.h"
 #include "../replication/cluster.h"
 #include "../storage/pending.h"
+#include "../replication/expirer.h"
 #include "constraints.h"
 #include "handlers.h"
 #include "mime.h"
@@ -30,6 +31,10 @@
 
 #define HTML "text/html; charset=UTF-8"
 #define META_PREFIX "X-Object-Meta-"
+/* A GET body up to this size is read and its CRC32C checked before the
+ * answer, falling back to another replica (http.c sends bodies this small
+ * from memory anyway); larger ones are streamed with sendfile unchecked. */
+#define GET_VERIFY_MAX (64 * 1024)
 
 /* Swift's object-server allowed_headers: stored with the object, replaced
  * as a set by every PUT and POST (2.30 defaults; X-Static-Large-Object is
@@ -323,7 +328,11 @@ static void send_body(struct request *r, struct object_reader *rd)
         r->resp_offset += rg[0].start;
         r->resp_len = rg[0].end - rg[0].start;
     }
-    if (r->resp_len > 0) {   /* http.c sends (or, for HEAD, measures) the fd */
+    if (r->resp_len > 0 && rd->body) {   /* already read and checked */
+        if (buf_append(&r->resp_body, rd->body + (r->resp_offset - rd->body_offset),
+                       r->resp_len) != 0)
+            abort();   /* GET_VERIFY_MAX bytes; response bodies have no cap */
+    } else if (r->resp_len > 0) {   /* http.c sends (or, for HEAD, measures) the fd */
         r->resp_fd = rd->fd;
         rd->fd = -1;
     }
@@ -337,7 +346,7 @@ static enum step get_start(struct request *r)
 
     r->head_only = r->method == M_HEAD;
     locate_object(r, &pl);
-    rc = object_open(&rd, &pl);
+    rc = object_open_verified(&rd, &pl, r->head_only ? 0 : GET_VERIFY_MAX);
     if (rc == -ENOENT || rc == ERR_DELETED || (rc == 0 && obj_expired(&rd.meta)))
         not_found(r);
     else if (rc != 0)
@@ -559,6 +568,32 @@ static enum step put_end(struct request *r)
     return STEP_DEFER;
 }
 
+/* The X-Delete-At in h, or 0 when there is none. */
+static int64_t delete_at_of(const struct kv_list *h)
+{
+    const char *v = kv_get(h, "X-Delete-At");
+    int64_t at;
+
+    return v && py_int(v, strlen(v), &at) && at > 0 ? at : 0;
+}
+
+/* Keep the expirer's queue in step with a PUT or POST at ts that changed
+ * the object's X-Delete-At from old_at to new_at (0: none). A PUT does not
+ * look up what it replaces (old_at 0): the expirer drops an entry whose
+ * object no longer carries its time. */
+static int queue_expiry(struct request *r, const char *const name[3], int64_t old_at,
+                        int64_t new_at, int64_t ts)
+{
+    struct server *srv = r->srv;
+    int rc = 0;
+
+    if (new_at && new_at != old_at)
+        rc = expirer_queue_add(srv->cluster, srv->db, new_at, name[0], name[1], name[2], ts);
+    if (rc == 0 && old_at && old_at != new_at)
+        rc = expirer_queue_remove(srv->cluster, srv->db, old_at, name[0], name[1], name[2], ts);
+    return rc;
+}
+
 static int record_listing(struct request *r, const struct obj_put *st)
 {
     struct placement cpl, apl;
@@ -590,6 +625,9 @@ enum step obj_put_commit(struct request *r)
     if (rc == 0)
         rc = record_listing(r, st);
     pending_clear(&note);
+    if (rc == 0 && delete_at_of(&st->meta.headers))
+        rc = queue_expiry(r, (const char *const[3]){st->account, st->container, st->object}, 0,
+                          delete_at_of(&st->meta.headers), st->ts);
     http_date(ts_to_time_ceil(st->ts), date);
     if (rc != 0) {
         resp_errno(r, rc);
@@ -647,6 +685,9 @@ static enum step post_work(struct request *r)
                            st->content_type, m.etag);
     }
     pending_clear(&note);
+    if (rc == 0)
+        rc = queue_expiry(r, (const char *const[3]){r->account, r->container, r->object},
+                          delete_at_of(&m.headers), delete_at_of(&st->headers), st->ts);
     object_meta_release(&m);
     if (rc != 0)
         resp_errno(r, rc);

@@ -4,12 +4,14 @@
  * replica may miss it: its disk group was unusable, its write failed, or the
  * process died between replicas. Reads therefore compare two replicas. But
  * a disk group that has missed no write since the replicator last brought
- * it up to date answers alone: its copy (or its lack of one) is the newest
- * acknowledged state. This module keeps that knowledge per disk group:
+ * it up to date answers alone when it holds the name: its copy is the
+ * newest acknowledged state. (That it holds nothing is still checked with a
+ * second replica: another process, `swiftlet audit`, may have quarantined
+ * the copy.) This module keeps that knowledge per disk group:
  *   - every disk group starts stale (what happened before this process is
  *     unknown: a crash, a wiped disk, writes while it was down);
  *   - a write that leaves a primary without a durable copy marks it stale,
- *     before the write is acknowledged;
+ *     before the write is acknowledged, and so does a quarantine;
  *   - a ring change marks every disk group stale (new primaries do not hold
  *     their partitions yet);
  *   - the replicator takes fresh_generation() when a pass starts and, once

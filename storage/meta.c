@@ -582,6 +582,48 @@ out_free:
     return rc;
 }
 
+void db_pool_forget(struct db_pool *p, const char *path)
+{
+    uint64_t hash = path_hash(path);
+    struct db_handle *h;
+    bool idle = false;
+
+    pthread_mutex_lock(&p->lock);
+    h = table_find(p, path, hash);
+    if (h) {
+        table_remove(p, h);     /* its last user closes it (handle_unref) */
+        idle = h->refs == 0;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (idle)
+        handle_close(h);
+}
+
+int db_check_file(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = sql_err(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL));
+
+    if (rc == 0) {
+        sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+        rc = sql_err(sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL));
+    }
+    if (rc == 0) {
+        int step = sqlite3_step(st);
+        const unsigned char *res = step == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+        /* quick_check answers one row "ok", or rows naming the damage */
+        rc = step != SQLITE_ROW ? sql_err(step) : (res && strcmp((const char *)res, "ok") == 0)
+                                                      ? 0
+                                                      : ERR_CORRUPT;
+        if (rc == -EINVAL)      /* SQLITE_ERROR from a file that is no DB */
+            rc = ERR_CORRUPT;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
 /* ---- statements ---- */
 
 static int st_get(struct db_handle *h, enum stmt id, sqlite3_stmt **out)

@@ -43,6 +43,16 @@ void db_pool_free(struct db_pool *p);
  * writes: concurrent writes to one DB share one), for tests and metrics. */
 uint64_t db_pool_commits(const struct db_pool *p);
 
+/* Stop using the DB file at path (a full "<dir>/<hash>.db" path): the pool
+ * forgets its handle, which closes once its last user is done, and the next
+ * request opens the path afresh. For the auditor, before it quarantines a
+ * DB. A path the pool does not hold is a no-op. */
+void db_pool_forget(struct db_pool *p, const char *path);
+/* Open the DB file at path read-only and run PRAGMA quick_check (for the
+ * auditor; safe while a server writes it). 0, ERR_CORRUPT (not a database,
+ * or the check found damage), -EBUSY, -ENOENT, -errno. */
+int db_check_file(const char *path) WUR;
+
 /* Metadata with per-key timestamps lives inside the DB; callers see plain
  * header-name -> value lists. Setting a key to "" removes it. */
 

@@ -81,17 +81,26 @@ struct object_reader {
     uint64_t body_offset;     /* where the body starts in fd (0 today) */
     struct object_meta meta;  /* .meta already applied */
     struct disk_group *dg;    /* the replica being served */
+    char *body;               /* object_open_verified: the whole body, its
+                                 CRC32C checked; NULL otherwise */
 };
 
 /* Find the newest version among the usable disk groups of pl and open it.
  * 0; -ENOENT when no replica has anything; ERR_DELETED when the newest is a
  * tombstone (meta.timestamp is the tombstone's); -EIO when every replica
- * holding data was unreadable. A replica whose trailer fails its checksum
- * is skipped (and reported to the dg as an error-free corruption: it is
- * the auditor's job to quarantine it). */
+ * holding data was unreadable. A replica whose trailer or metadata fails
+ * its checksum is quarantined (auditor.h) and another copy of the newest
+ * version is looked for on every replica before an older one is served. */
 /* r is initialised in every case: call object_reader_close afterwards
  * whatever the result. */
 int object_open(struct object_reader *r, const struct placement *pl) WUR;
+/* As object_open, and when the newest body is at most verify_max bytes,
+ * read it into r->body and check its CRC32C before answering: a replica
+ * whose body fails is quarantined (auditor.h) and another copy of the same
+ * version is used. So a GET of a small object never sends corrupt bytes;
+ * a larger body is streamed from the file unchecked (the auditor's job). */
+int object_open_verified(struct object_reader *r, const struct placement *pl,
+                         uint64_t verify_max) WUR;
 /* Metadata only (HEAD): the same choice, without keeping the fd open.
  * m is initialised in every case; release it with object_meta_release. */
 int object_stat(struct object_meta *m, const struct placement *pl) WUR;
@@ -101,6 +110,20 @@ void object_reader_close(struct object_reader *r);
  * body's CRC32C and MD5) and fill m (initialised in every case), for the
  * auditor and fsck. 0, ERR_CORRUPT, -errno. */
 int object_check_file(const char *path, bool check_body, struct object_meta *m) WUR;
+/* The auditor's check of <dfd>/fname, a .data: as object_check_file with
+ * check_body, plus the JSON timestamp must match the file name, and
+ * pace(ctx, n) is called before each chunk of n bytes is read (a negative
+ * return stops the check and is returned). The pages read are dropped from
+ * the page cache. 0, ERR_CORRUPT, -errno. */
+int object_audit_data(int dfd, const char *fname, struct object_meta *m,
+                      int (*pace)(void *ctx, size_t n), void *ctx) WUR;
+/* The auditor's check of a .meta: it must parse. 0, ERR_CORRUPT, -errno. */
+int object_audit_meta(int dfd, const char *fname) WUR;
+
+/* What a file name in a hash directory is ("<ts>.data", "<ts>.ts",
+ * "<ts>.meta"), and its timestamp; OBJECT_FILE_OTHER for anything else. */
+enum object_file { OBJECT_FILE_OTHER = 0, OBJECT_FILE_DATA, OBJECT_FILE_TS, OBJECT_FILE_META };
+enum object_file parse_object_file_name(const char *name, int64_t *ts);
 
 /* ---- deleting and metadata updates ---- */
 
