@@ -26,4 +26,7 @@ struct command_ctx {
 int command_open_cluster(const struct command_ctx *ctx, struct cluster **out);
 
 /* Each returns the process exit code: 0 success, 1 failure, 2 usage. */
+
+/* `replicate [--once]`: replication passes (cmd_replicate.c). */
+int cmd_replicate(struct command_ctx *ctx);
 #endif

@@ -17,6 +17,7 @@
 #include "../common/log.h"
 #include "../common/timefmt.h"
 #include "../replication/cluster.h"
+#include "../replication/replicator.h"
 #include "../storage/io.h"
 #include "../storage/meta.h"
 #include "../storage/object.h"
@@ -46,6 +47,7 @@ static const struct command {
     const char *name;
     int (*run)(struct command_ctx *ctx);
 } commands[] = {
+    {"replicate", cmd_replicate},
     {NULL, NULL},
 };
 
@@ -64,12 +66,14 @@ static void usage(FILE *out)
             "                      [--user ACCOUNT:USER:KEY[:admin]]... [--log-level LEVEL]\n"
             "       swiftlet --ephemeral [--listen 127.0.0.1:PORT] [--disk-groups N] [--user ...]\n"
             "       swiftlet --dump-config [-c FILE] | --config-docs | --version | --help\n"
+            "       swiftlet replicate [-c FILE | --data DIR] [--once]\n"
             "\n"
             "  serve          run from an INI config (-c) or a data directory (--data) whose\n"
             "                 N disk groups (default 3) are created on first start\n"
             "  --ephemeral    a throwaway server for tests: temporary data deleted on exit,\n"
             "                 user test:tester key testing; prints export ST_AUTH=... lines\n"
             "  --print-connect  print the auth URL and client examples once serving\n"
+            "  replicate      restore missing replicas and move handoffs home (--once: one pass)\n"
             "See docs/getting-started.md and docs/config.md.\n");
 }
 
@@ -305,7 +309,12 @@ static int serve(struct config *cfg, struct options *opts)
     if (opts->ephemeral || opts->print_connect)
         print_connect(&srv, opts, cfg->data_dir);
 
+    struct replicator *repl = NULL;
+    if (cfg->replicator_enabled && replicator_start(&repl, srv.cluster, cfg) != 0)
+        log_warn("msg=\"cannot start the replicator\"");
+
     run_until_signal(&srv);
+    replicator_stop(repl);
     http_stop(hs);
     if (db_rollup_flush(srv.db, NULL) != 0)
         log_warn("msg=\"final account rollup failed\"");
