@@ -492,7 +492,8 @@ static void replicate_suffix(struct pass *p, const struct part *pt, const char *
                               hashes[i]);
         if (pt->kind == ITEM_OBJECT) {
             int rc = objsync_hashdir(pt->dg, pt->n, pt->n_targets, rel, &o, &os);
-            if (rc < 0 && !p->first_err)
+            /* A corrupt source is counted, not an error: the auditor's. */
+            if (rc < 0 && rc != ERR_CORRUPT && !p->first_err)
                 p->first_err = rc;
         } else {
             replicate_db(p, pt, rel, hashes[i]);
