@@ -264,6 +264,9 @@ static int serve(struct config *cfg, struct options *opts)
         /* The data is deleted on exit, so syncing it to the platter buys
          * nothing: a test suite gets a faster server instead. */
         cfg->fsync = false;
+        /* Nor is there anything to heal in data that lives as long as the
+         * process: no background replication passes. */
+        cfg->replicator_enabled = false;
     }
     if (!*cfg->data_dir && cfg->n_disk_groups == 0)
         return die("nothing to serve: give -c FILE (with disk_group entries) or --data DIR");
