@@ -456,7 +456,8 @@ static void union_names(const struct part *pt, const char *rel, char ***out, siz
             nn = 0, names = NULL;
         free(dir);
         all = xrealloc(all, (n + nn + 1) * sizeof(char *));
-        memcpy(all + n, names, nn * sizeof(char *));
+        if (nn)
+            memcpy(all + n, names, nn * sizeof(char *));
         n += nn;
         free(names);
     }
