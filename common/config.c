@@ -42,7 +42,7 @@ struct config_opt {
 #define U64(s, k, d, lo, hi, f, doc) {s, k, OPT_U64, d, lo, hi, NULL, OFF(f), doc}
 
 static const char SRV[] = "server", STO[] = "storage", CON[] = "swift-constraints",
-                  AUT[] = "auth", AUD[] = "auditor", EXP[] = "expirer";
+                  AUT[] = "auth", AUD[] = "auditor", EXP[] = "expirer", REP[] = "replicator";
 
 static const struct config_opt options[] = {
     STR(SRV, "listen", "127.0.0.1:8080", listen, "address and port to serve HTTP on (HOST:PORT)"),
@@ -106,6 +106,17 @@ static const struct config_opt options[] = {
      "a user as `ACCOUNT:USER:KEY[:admin]`"},
     STR(AUT, "reseller_prefix", "AUTH_", reseller_prefix,
         "prefix of account names in storage URLs (`/v1/AUTH_<account>`)"),
+
+    BOOL(REP, "enabled", "true", replicator_enabled,
+         "run the replicator in the background of `serve`"),
+    UINT(REP, "interval", "30", 1, 86400, replicator_interval,
+         "seconds from the end of one replication pass to the start of the next"),
+    UINT(REP, "files_per_second", "200", 0, UINT_MAX, replicator_files_per_second,
+         "most files (and DBs) copied or merged per second; 0 means no limit"),
+    U64(REP, "bytes_per_second", "104857600", 0, 1ULL << 50, replicator_bytes_per_second,
+        "most bytes copied per second; 0 means no limit"),
+    UINT(REP, "reclaim_age", "604800", 1, UINT_MAX, reclaim_age,
+         "seconds a tombstone (`.ts` file, deleted DB row) is kept before it is reaped"),
 };
 
 static const struct {
@@ -118,6 +129,7 @@ static const struct {
     {AUT, "Users and tokens."},
     {AUD, "The auditor: re-reads every replica at a bounded rate and quarantines corrupt ones."},
     {EXP, "The expirer: deletes objects whose `X-Delete-At` has passed."},
+    {REP, "The replicator: restores missing replicas, moves handoffs home, reaps tombstones."},
 };
 
 #define FIELD(c, o, type) ((type *)(void *)((char *)(c) + (o)->off))

@@ -24,8 +24,9 @@ struct config_user {
 
 /* After config_init every char * field is a heap string, never NULL ("" when
  * unset). INI keys are the field names except: disk_group -> disk_groups,
- * io -> io_mode, user -> users, and the [auditor] and [expirer] keys, which
- * drop their section's prefix ([auditor] interval -> auditor_interval). */
+ * io -> io_mode, user -> users, and the [auditor], [expirer] and [replicator]
+ * keys, which drop their section's prefix ([auditor] interval ->
+ * auditor_interval, [replicator] enabled -> replicator_enabled). */
 struct config {
     /* [server] */
     char *listen;               /* "HOST:PORT" */
@@ -73,6 +74,13 @@ struct config {
     struct config_user *users;
     size_t n_users;
     char *reseller_prefix;      /* "AUTH_" */
+
+    /* [replicator] (INI keys drop the replicator_ prefix) */
+    bool replicator_enabled;    /* run the background thread in serve */
+    unsigned replicator_interval;       /* seconds between passes */
+    unsigned replicator_files_per_second;   /* copies; 0 = unlimited */
+    uint64_t replicator_bytes_per_second;   /* 0 = unlimited */
+    unsigned reclaim_age;       /* seconds before tombstones are reaped */
 };
 
 /* Fill every field with its default (no disk groups, no users). */

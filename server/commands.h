@@ -29,4 +29,7 @@ int command_open_cluster(const struct command_ctx *ctx, struct cluster **out);
 int cmd_ring(struct command_ctx *ctx);    /* server/cmd_ring.c */
 int cmd_audit(struct command_ctx *ctx);     /* server/cmd_audit.c */
 int cmd_expire(struct command_ctx *ctx);    /* server/cmd_expire.c */
+
+/* `replicate [--once]`: replication passes (cmd_replicate.c). */
+int cmd_replicate(struct command_ctx *ctx);
 #endif

@@ -19,6 +19,7 @@
 #include "../replication/cluster.h"
 #include "../replication/expirer.h"
 #include "../storage/auditor.h"
+#include "../replication/replicator.h"
 #include "../storage/io.h"
 #include "../storage/meta.h"
 #include "../storage/object.h"
@@ -53,6 +54,7 @@ static const struct command {
     {"ring", cmd_ring},
     {"audit", cmd_audit},
     {"expire", cmd_expire},
+    {"replicate", cmd_replicate},
     {NULL, NULL},
 };
 
@@ -73,12 +75,14 @@ static void usage(FILE *out)
             "       swiftlet ring [-c FILE | --data DIR] [add|remove|reweight|zone|rebalance ...]\n"
             "       swiftlet audit|expire [-c FILE | --data DIR] [--once]\n"
             "       swiftlet --dump-config [-c FILE] | --config-docs | --version | --help\n"
+            "       swiftlet replicate [-c FILE | --data DIR] [--once]\n"
             "\n"
             "  serve          run from an INI config (-c) or a data directory (--data) whose\n"
             "                 N disk groups (default 3) are created on first start\n"
             "  --ephemeral    a throwaway server for tests: temporary data deleted on exit,\n"
             "                 user test:tester key testing; prints export ST_AUTH=... lines\n"
             "  --print-connect  print the auth URL and client examples once serving\n"
+            "  replicate      restore missing replicas and move handoffs home (--once: one pass)\n"
             "See docs/getting-started.md and docs/config.md.\n");
 }
 
@@ -288,6 +292,9 @@ static int serve(struct config *cfg, struct options *opts)
         /* The data is deleted on exit, so syncing it to the platter buys
          * nothing: a test suite gets a faster server instead. */
         cfg->fsync = false;
+        /* Nor is there anything to heal in data that lives as long as the
+         * process: no background replication passes. */
+        cfg->replicator_enabled = false;
     }
     if (!*cfg->data_dir && cfg->n_disk_groups == 0)
         return die("nothing to serve: give -c FILE (with disk_group entries) or --data DIR");
@@ -344,7 +351,11 @@ static int serve(struct config *cfg, struct options *opts)
     struct expirer *exp = NULL;
     if (cfg->expirer && expirer_start(&exp, srv.cluster, srv.db, cfg->expirer_interval) != 0)
         log_warn("msg=\"cannot start the expirer\"");
+    struct replicator *repl = NULL;
+    if (cfg->replicator_enabled && replicator_start(&repl, srv.cluster, cfg) != 0)
+        log_warn("msg=\"cannot start the replicator\"");
     run_until_signal(&srv);
+    replicator_stop(repl);
     auditor_free(aud);
     expirer_free(exp);
     http_stop(hs);
