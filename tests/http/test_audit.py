@@ -3,9 +3,8 @@
 Issue 3, test 3: one byte flipped in one replica of an object while the
 server runs. A GET still returns the right bytes (a small object through the
 read's CRC32C check and fallback; a large one after the auditor ran), and
-`swiftlet audit --once` quarantines exactly that copy. The replicator (not
-in this file) then restores it: `replica_copies()` below counts the good
-copies so that step can assert 3 again.
+`swiftlet audit --once` quarantines exactly that copy, and `swiftlet
+replicate --once` restores it: `replica_copies()` counts the good copies.
 
 The expirer: objects whose X-Delete-At / X-Delete-After has passed leave
 GET and the listings after `swiftlet expire --once` and through the
@@ -191,6 +190,10 @@ def test_small_object_get_skips_corrupt_replica(spawn):
     assert replica_copies(srv.data_dir, "c", "small") == 2
     m = s.get(srv.base + "/metrics").text
     assert "swiftlet_quarantined_total 1" in m
+    # The replicator brings the third copy back.
+    run_cmd("replicate", "--once", "--data", srv.data_dir)
+    assert replica_copies(srv.data_dir, "c", "small") == 3
+    assert s.get(surl + "/c/small").content == body
 
 
 def test_small_object_ranges_come_from_a_good_replica(spawn):
@@ -236,6 +239,12 @@ def test_audit_once_quarantines_exactly_the_bad_copy(spawn):
         assert r.status_code == 200 and r.content == body
     out = run_cmd("audit", "--once", "--data", srv.data_dir)
     assert "0 quarantined" in out, out
+    # The replicator restores the quarantined copy, byte for byte.
+    run_cmd("replicate", "--once", "--data", srv.data_dir)
+    assert replica_copies(srv.data_dir, "c", "large") == 3
+    restored = newest_data(dirs[1])
+    with open(restored, "rb") as a, open(newest_data(dirs[0]), "rb") as b:
+        assert a.read() == b.read()
 
 
 def test_auditor_thread_quarantines(spawn, conf_files):
