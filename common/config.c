@@ -94,6 +94,12 @@ static const struct config_opt options[] = {
      "a user as `ACCOUNT:USER:KEY[:admin]`"},
     STR(AUT, "reseller_prefix", "AUTH_", reseller_prefix,
         "prefix of account names in storage URLs (`/v1/AUTH_<account>`)"),
+
+    UINT("health", "probe_interval_ms", "2000", 50, 3600000, health_probe_interval_ms,
+         "how often every disk group is probed (identity, a small write + fsync, free space); "
+         "an unhealthy one comes back to use at the first probe that passes"),
+    UINT("health", "min_free_percent", "1", 0, 99, health_min_free_percent,
+         "a disk group with less free space than this is `full` and takes no new writes"),
 };
 
 static const struct {
@@ -104,6 +110,7 @@ static const struct {
     {STO, "Where and how data is stored."},
     {CON, "Limits, with the names and defaults of Swift's `swift.conf` section (Swift 2.30)."},
     {AUT, "Users and tokens."},
+    {"health", "Disk group health: probes that take failed disk groups out of use and bring them back."},
 };
 
 #define FIELD(c, o, type) ((type *)(void *)((char *)(c) + (o)->off))

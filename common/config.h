@@ -62,6 +62,10 @@ struct config {
     struct config_user *users;
     size_t n_users;
     char *reseller_prefix;      /* "AUTH_" */
+
+    /* [health] */
+    unsigned health_probe_interval_ms;
+    unsigned health_min_free_percent;
 };
 
 /* Fill every field with its default (no disk groups, no users). */

@@ -5,7 +5,13 @@
  * Disk group ids come from their identity files; a new disk group gets its
  * position in the list (1-based) unless another one already holds that id.
  * The cluster id is read from whichever disk groups have one (they must all
- * agree) and made up on the first create. */
+ * agree) and made up on the first create.
+ *
+ * A disk group that cannot be opened (its identity is gone or unreadable:
+ * the disk is not mounted or fails) does not stop the start while a write
+ * quorum of the others opens: it gets a handle in state DG_MISSING, its id
+ * taken from the ring, and nothing is written to it until the health probe
+ * finds its identity again. */
 #include "cluster.h"
 
 #include <errno.h>
@@ -23,6 +29,8 @@ struct cluster {
     char id[33];
     struct disk_group **dgs;
     size_t ndg;
+    size_t n_open;          /* dgs opened at start (the others start DG_MISSING) */
+    char **paths;           /* only while cluster_open runs */
     struct ring *ring;
 };
 
@@ -33,7 +41,9 @@ struct cluster_plan {
     bool explicit_dgs;      /* listed in the config, not under data_dir */
     uint32_t *ids;
     bool *has_identity;
+    int *unavailable;       /* 0, or why this dg cannot be opened (-errno) */
     char cluster[33];
+    char why[256];          /* the first unavailable dg, for the error message */
 };
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) PRINTF_LIKE(4, 5);
@@ -62,6 +72,16 @@ static void plan_release(struct cluster_plan *p)
     free(p->paths);
     free(p->ids);
     free(p->has_identity);
+    free(p->unavailable);
+}
+
+/* Mark dg i unavailable; its message is kept for when too few are left. */
+static void plan_unavailable(struct cluster_plan *p, size_t i, int rc, const char *why)
+{
+    p->unavailable[i] = rc < 0 ? rc : -EIO;
+    log_warn("msg=\"disk group unavailable\" path=%s err=\"%s\"", p->paths[i], why);
+    if (!p->why[0])
+        snprintf(p->why, sizeof(p->why), "%s", why);
 }
 
 static int plan_paths(struct cluster_plan *p, const struct config *cfg, unsigned ndg_default,
@@ -104,15 +124,19 @@ static int plan_identities(struct cluster_plan *p, bool create, bool explicit_pa
 {
     p->ids = xcalloc(p->n, sizeof(*p->ids));
     p->has_identity = xcalloc(p->n, sizeof(*p->has_identity));
+    p->unavailable = xcalloc(p->n, sizeof(*p->unavailable));
     p->cluster[0] = '\0';
     for (size_t i = 0; i < p->n; i++) {
-        char cl[33];
+        char cl[33], why[256];
         int rc = dg_read_identity(p->paths[i], &p->ids[i], cl);
         if (rc == -ENOENT && create)
             continue;
-        if (rc < 0)
-            return fail(err, errlen, rc, "disk group %s: cannot read identity: %s", p->paths[i],
-                        err_str(rc));
+        if (rc < 0) {
+            snprintf(why, sizeof(why), "disk group %s: cannot read identity: %s", p->paths[i],
+                     err_str(rc));
+            plan_unavailable(p, i, rc, why);
+            continue;
+        }
         if (id_taken(p, p->ids[i]))
             return fail(err, errlen, -EINVAL, "disk group %s: id %" PRIu32 " used twice",
                         p->paths[i], p->ids[i]);
@@ -126,12 +150,16 @@ static int plan_identities(struct cluster_plan *p, bool create, bool explicit_pa
      * while its siblings have theirs is most likely a disk that is not
      * mounted, and initialising the empty mount point would put data on the
      * root filesystem. Under --data the directories are our own. */
-    for (size_t i = 0; explicit_paths && p->cluster[0] && i < p->n; i++)
-        if (!p->has_identity[i])
-            return fail(err, errlen, -ENOENT,
-                        "disk group %s has no identity file while the others belong to cluster "
-                        "%s: is its disk mounted?",
-                        p->paths[i], p->cluster);
+    for (size_t i = 0; explicit_paths && p->cluster[0] && i < p->n; i++) {
+        char why[256];
+        if (p->has_identity[i] || p->unavailable[i])
+            continue;
+        snprintf(why, sizeof(why),
+                 "disk group %s has no identity file while the others belong to cluster %s: is "
+                 "its disk mounted?",
+                 p->paths[i], p->cluster);
+        plan_unavailable(p, i, -ENOENT, why);
+    }
     if (!p->cluster[0]) {
         uint8_t r[16];
         if (random_bytes(r, sizeof(r)) < 0)
@@ -140,8 +168,8 @@ static int plan_identities(struct cluster_plan *p, bool create, bool explicit_pa
     }
     uint32_t next = 1;
     for (size_t i = 0; i < p->n; i++) {
-        if (p->has_identity[i])
-            continue;
+        if (p->has_identity[i] || p->unavailable[i])
+            continue;     /* an unavailable dg's id comes from the ring */
         uint32_t id = (uint32_t)i + 1;
         while (id_taken(p, id))
             id = next++;
@@ -174,9 +202,31 @@ static char *ring_path(const struct config *cfg, const struct cluster_plan *p)
 static struct disk_group *dg_by_id(const struct cluster *c, uint32_t id)
 {
     for (size_t i = 0; i < c->ndg; i++)
-        if (dg_id(c->dgs[i]) == id)
+        if (c->dgs[i] && dg_id(c->dgs[i]) == id)
             return c->dgs[i];
     return NULL;
+}
+
+/* Give each dg that could not be opened a DG_MISSING handle under the id
+ * the ring gives its path. 0 or -EINVAL (the ring does not name it). */
+static int open_missing(struct cluster *c, const char *ring_file, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < c->ndg; i++) {
+        const struct ring_device *d = NULL;
+        const char *path = c->paths[i];
+        if (c->dgs[i])
+            continue;
+        for (size_t j = 0; j < ring_device_count(c->ring) && !d; j++)
+            if (strcmp(ring_device(c->ring, j)->path, path) == 0)
+                d = ring_device(c->ring, j);
+        if (!d || dg_by_id(c, d->id))
+            return fail(err, errlen, -EINVAL,
+                        "disk group %s cannot be opened and ring %s does not name it", path,
+                        ring_file);
+        c->dgs[i] = dg_new_missing(path, d->id, c->id);
+        log_warn("msg=\"disk group missing at start\" path=%s id=%" PRIu32, path, d->id);
+    }
+    return 0;
 }
 
 static int build_ring(struct cluster *c, const struct config *cfg, const char *path, char *err,
@@ -207,10 +257,15 @@ static int open_ring(struct cluster *c, const struct config *cfg, const struct c
     char *path = ring_path(cfg, p);
     int rc = ring_load(&c->ring, path);
 
-    if (rc == -ENOENT && create)
+    if (rc == -ENOENT && create && c->n_open < c->ndg)
+        rc = fail(err, errlen, -ENOENT, "cannot build ring %s while a disk group is unavailable",
+                  path);
+    else if (rc == -ENOENT && create)
         rc = build_ring(c, cfg, path, err, errlen);
     else if (rc < 0)
         rc = fail(err, errlen, rc, "cannot load ring %s: %s", path, err_str(rc));
+    if (rc == 0)
+        rc = open_missing(c, path, err, errlen);
     if (rc == 0 && ring_device_count(c->ring) != c->ndg)
         rc = fail(err, errlen, -EINVAL, "ring %s has %zu disk groups, %zu are configured", path,
                   ring_device_count(c->ring), c->ndg);
@@ -239,21 +294,34 @@ int cluster_open(struct cluster **out, const struct config *cfg, unsigned ndg_de
         goto out_fail;
     memcpy(c->id, p.cluster, 33);
     c->dgs = xcalloc(p.n, sizeof(*c->dgs));
+    c->paths = p.paths;
     for (; c->ndg < p.n; c->ndg++) {
+        if (p.unavailable[c->ndg])
+            continue;
         rc = dg_open(&c->dgs[c->ndg], p.paths[c->ndg], p.ids[c->ndg], c->id, create);
         if (rc < 0) {
-            rc = fail(err, errlen, rc, "cannot open disk group %s: %s", p.paths[c->ndg],
-                      err_str(rc));
-            goto out_fail;
+            char why[256];
+            snprintf(why, sizeof(why), "cannot open disk group %s: %s", p.paths[c->ndg],
+                     err_str(rc));
+            plan_unavailable(&p, c->ndg, rc, why);
+            continue;
         }
+        c->n_open++;
+    }
+    if (c->n_open < QUORUM) {
+        rc = fail(err, errlen, -ENOENT, "%s (%zu of %zu disk groups usable, need %d)", p.why,
+                  c->n_open, c->ndg, QUORUM);
+        goto out_fail;
     }
     rc = open_ring(c, cfg, &p, create, err, errlen);
     if (rc < 0)
         goto out_fail;
+    c->paths = NULL;
     plan_release(&p);
     *out = c;
     return 0;
 out_fail:
+    c->paths = NULL;
     plan_release(&p);
     cluster_free(c);
     return rc;

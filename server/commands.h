@@ -26,4 +26,8 @@ struct command_ctx {
 int command_open_cluster(const struct command_ctx *ctx, struct cluster **out);
 
 /* Each returns the process exit code: 0 success, 1 failure, 2 usage. */
+
+/* `swiftlet status`: probe every disk group and print its state, free
+ * space and errors; 0 when a write quorum is usable, else 1. */
+int cmd_status(struct command_ctx *ctx);
 #endif
