@@ -308,9 +308,11 @@ int cluster_open(struct cluster **out, const struct config *cfg, unsigned ndg_de
         }
         c->n_open++;
     }
-    if (c->n_open < QUORUM) {
+    /* A server needs a write quorum to start; a command (status, a --once
+     * pass) only needs one disk group to learn the cluster from. */
+    if (c->n_open < (create ? QUORUM : 1)) {
         rc = fail(err, errlen, -ENOENT, "%s (%zu of %zu disk groups usable, need %d)", p.why,
-                  c->n_open, c->ndg, QUORUM);
+                  c->n_open, c->ndg, create ? QUORUM : 1);
         goto out_fail;
     }
     rc = open_ring(c, cfg, &p, create, err, errlen);

@@ -691,15 +691,27 @@ int rmdir(const char *path)
     return REAL(rmdir)(path);
 }
 
+/* A full or read-only filesystem still answers EEXIST for a directory
+ * that exists, as the kernel looks the name up first. */
+static int mkdir_fate(int dirfd, const char *path)
+{
+    struct stat st;
+    int e = path_fate(dirfd, path, OP_CREATE);
+
+    if ((e == ENOSPC || e == EROFS) && REAL(fstatat)(dirfd, path, &st, 0) == 0)
+        return EEXIST;
+    return e;
+}
+
 int mkdir(const char *path, mode_t mode)
 {
-    FAIL_IF(path_fate(AT_FDCWD, path, OP_CREATE), -1);
+    FAIL_IF(mkdir_fate(AT_FDCWD, path), -1);
     return REAL(mkdir)(path, mode);
 }
 
 int mkdirat(int dirfd, const char *path, mode_t mode)
 {
-    FAIL_IF(path_fate(dirfd, path, OP_CREATE), -1);
+    FAIL_IF(mkdir_fate(dirfd, path), -1);
     return REAL(mkdirat)(dirfd, path, mode);
 }
 
