@@ -46,7 +46,7 @@ enum fault { FI_OK = 0, FI_EIO, FI_ENOSPC, FI_EROFS, FI_VANISH, FI_DELAY };
 
 /* What a call does to the file system, which decides the errno a fault
  * gives it. */
-enum op { OP_READ, OP_WRITE, OP_CREATE, OP_REMOVE, OP_SYNC, OP_META };
+enum op { OP_READ, OP_OPEN_WRITE, OP_WRITE, OP_CREATE, OP_REMOVE, OP_SYNC, OP_META };
 
 struct rule {
     char dir[PATH_MAX];
@@ -355,7 +355,9 @@ static int fate(const struct rule *r, enum op op, bool path_op)
     case FI_ENOSPC:
         return op == OP_WRITE || op == OP_CREATE ? ENOSPC : 0;
     case FI_EROFS:
-        return op == OP_WRITE || op == OP_CREATE || op == OP_REMOVE ? EROFS : 0;
+        return op == OP_WRITE || op == OP_CREATE || op == OP_REMOVE || op == OP_OPEN_WRITE
+                   ? EROFS
+                   : 0;
     }
     return 0;
 }
@@ -385,7 +387,7 @@ static enum op open_op(int flags)
     if (flags & O_CREAT)
         return OP_CREATE;
     if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
-        return OP_WRITE;
+        return OP_OPEN_WRITE;     /* a full disk still opens files for writing */
     return OP_READ;
 }
 
