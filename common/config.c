@@ -110,7 +110,8 @@ static const struct {
     {STO, "Where and how data is stored."},
     {CON, "Limits, with the names and defaults of Swift's `swift.conf` section (Swift 2.30)."},
     {AUT, "Users and tokens."},
-    {"health", "Disk group health: probes that take failed disk groups out of use and bring them back."},
+    {"health", "Disk group health: probes that take failed disk groups out of use and bring "
+               "them back."},
 };
 
 #define FIELD(c, o, type) ((type *)(void *)((char *)(c) + (o)->off))
