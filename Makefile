@@ -32,6 +32,9 @@ LIB_SRC  := $(filter-out server/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# Test-only LD_PRELOAD fault injector (tests/faultinject/README.md); never
+# installed, never sanitized (it wraps libc under the sanitizers too).
+FI_LIB   := $(BUILD)/libfaultinject.so
 
 .PHONY: all deps test-deps run test unit http check test-built bench fuzz fuzz-replay install clean \
         fmt lint docs-config
@@ -51,6 +54,10 @@ $(BUILD)/libswiftlet.a: $(LIB_OBJ)
 
 $(BUILD)/swiftlet: $(BUILD)/server/main.o $(BUILD)/libswiftlet.a
 	$(CC) $(OPT) $(EXTRA_LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(FI_LIB): tests/faultinject/faultinject.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -Wall -Wextra -O2 -g -fPIC -shared -o $@ $< -ldl -lpthread
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libswiftlet.a
 	@mkdir -p $(dir $@)
@@ -73,11 +80,11 @@ unit: $(UNIT_BIN)
 	@rc=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || rc=1; done; exit $$rc
 
 # Black-box tests against the real binary (tests/http/conftest.py starts it).
-http: $(BUILD)/swiftlet
-	SWIFTLET_BIN=$(abspath $(BUILD)/swiftlet) $(PYTEST) -q -p no:cacheprovider tests/http $(PYTEST_ARGS)
+http: $(BUILD)/swiftlet $(FI_LIB)
+	SWIFTLET_BIN=$(abspath $(BUILD)/swiftlet) SWIFTLET_FAULTINJECT=$(abspath $(FI_LIB)) $(PYTEST) -q -p no:cacheprovider tests/http $(PYTEST_ARGS)
 
 test: test-deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FI_LIB)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory http
 
@@ -89,7 +96,7 @@ check: test-deps
 	    EXTRA_LDFLAGS="-fsanitize=address,undefined" test-built
 	@$(MAKE) --no-print-directory fuzz-replay
 
-test-built: $(BUILD)/swiftlet $(UNIT_BIN)
+test-built: $(BUILD)/swiftlet $(UNIT_BIN) $(FI_LIB)
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory http
 

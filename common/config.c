@@ -117,6 +117,11 @@ static const struct config_opt options[] = {
         "most bytes copied per second; 0 means no limit"),
     UINT(REP, "reclaim_age", "604800", 1, UINT_MAX, reclaim_age,
          "seconds a tombstone (`.ts` file, deleted DB row) is kept before it is reaped"),
+    UINT("health", "probe_interval_ms", "2000", 50, 3600000, health_probe_interval_ms,
+         "how often every disk group is probed (identity, a small write + fsync, free space); "
+         "an unhealthy one comes back to use at the first probe that passes"),
+    UINT("health", "min_free_percent", "1", 0, 99, health_min_free_percent,
+         "a disk group with less free space than this is `full` and takes no new writes"),
 };
 
 static const struct {
@@ -130,6 +135,8 @@ static const struct {
     {AUD, "The auditor: re-reads every replica at a bounded rate and quarantines corrupt ones."},
     {EXP, "The expirer: deletes objects whose `X-Delete-At` has passed."},
     {REP, "The replicator: restores missing replicas, moves handoffs home, reaps tombstones."},
+    {"health", "Disk group health: probes that take failed disk groups out of use and bring "
+               "them back."},
 };
 
 #define FIELD(c, o, type) ((type *)(void *)((char *)(c) + (o)->off))

@@ -81,6 +81,9 @@ struct config {
     unsigned replicator_files_per_second;   /* copies; 0 = unlimited */
     uint64_t replicator_bytes_per_second;   /* 0 = unlimited */
     unsigned reclaim_age;       /* seconds before tombstones are reaped */
+    /* [health] */
+    unsigned health_probe_interval_ms;
+    unsigned health_min_free_percent;
 };
 
 /* Fill every field with its default (no disk groups, no users). */

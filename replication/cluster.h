@@ -26,7 +26,12 @@ struct cluster;
  * N = ndg_default), then build (weight 1 each, zone 0, cfg->part_power) and
  * save the ring. Every disk group must carry the same cluster id (made up on
  * the first create) and the id the ring gives it. On error a message is
- * written to err. 0, -ENOENT, -EINVAL, -errno. */
+ * written to err.
+ * A disk group that cannot be opened (no identity, or one that does not
+ * match; I/O errors) gets a handle in state DG_MISSING with the id the ring
+ * gives its path, and nothing is written to it; with create (a server
+ * starting) at least QUORUM disk groups must open, else at least one.
+ * 0, -ENOENT, -EINVAL, -errno. */
 int cluster_open(struct cluster **out, const struct config *cfg, unsigned ndg_default, bool create,
                  char *err, size_t errlen) WUR;
 void cluster_free(struct cluster *c);       /* NULL is a no-op */

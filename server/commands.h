@@ -32,4 +32,8 @@ int cmd_expire(struct command_ctx *ctx);    /* server/cmd_expire.c */
 
 /* `replicate [--once]`: replication passes (cmd_replicate.c). */
 int cmd_replicate(struct command_ctx *ctx);
+
+/* `swiftlet status`: probe every disk group and print its state, free
+ * space and errors; 0 when a write quorum is usable, else 1. */
+int cmd_status(struct command_ctx *ctx);
 #endif

@@ -30,6 +30,7 @@
 #include "../common/hash.h"
 #include "../common/log.h"
 #include "../common/timefmt.h"
+#include "../replication/health.h"
 #include "auth.h"
 #include "constraints.h"
 #include "handlers.h"
@@ -549,6 +550,24 @@ static enum step answer_info(struct request *r)
     return STEP_RESPOND;
 }
 
+/* 200 "OK" while a write quorum of disk groups is usable, else 503; with
+ * ?detail, the per-disk-group report (replication/health.h) as JSON. */
+static enum step answer_healthcheck(struct request *r)
+{
+    const struct cluster *c = r->srv->cluster;
+    bool ok = !c || health_quorum(c);
+
+    if (!req_query(r, "detail") || !c) {
+        resp_text(r, ok ? 200 : 503, "text/plain", ok ? "OK" : "NO WRITE QUORUM");
+        return STEP_RESPOND;
+    }
+    r->status = ok ? 200 : 503;
+    resp_header(r, "Content-Type", "application/json; charset=UTF-8");
+    if (health_report_json(c, &r->resp_body) != 0)
+        resp_error(r, 500, NULL);
+    return STEP_RESPOND;
+}
+
 static enum step answer_metrics(struct request *r)
 {
     r->status = 200;
@@ -635,8 +654,7 @@ static enum step route(struct http_conn *hc)
     } else if (strcmp(path, "/info") == 0) {
         s = answer_info(r);
     } else if (strcmp(path, "/healthcheck") == 0) {
-        resp_text(r, 200, "text/plain", "OK");
-        s = STEP_RESPOND;
+        s = answer_healthcheck(r);
     } else if (strcmp(path, "/metrics") == 0) {
         s = answer_metrics(r);
     } else if (strncmp(path, "/v1", 3) == 0 && (path[3] == '/' || strncmp(path + 3, ".0/", 3) == 0)) {

@@ -20,6 +20,7 @@
 #include "../replication/expirer.h"
 #include "../storage/auditor.h"
 #include "../replication/replicator.h"
+#include "../replication/health.h"
 #include "../storage/io.h"
 #include "../storage/meta.h"
 #include "../storage/object.h"
@@ -55,6 +56,7 @@ static const struct command {
     {"audit", cmd_audit},
     {"expire", cmd_expire},
     {"replicate", cmd_replicate},
+    {"status", cmd_status},
     {NULL, NULL},
 };
 
@@ -74,6 +76,7 @@ static void usage(FILE *out)
             "       swiftlet --ephemeral [--listen 127.0.0.1:PORT] [--disk-groups N] [--user ...]\n"
             "       swiftlet ring [-c FILE | --data DIR] [add|remove|reweight|zone|rebalance ...]\n"
             "       swiftlet audit|expire [-c FILE | --data DIR] [--once]\n"
+            "       swiftlet status [-c FILE | --data DIR]   health of each disk group\n"
             "       swiftlet --dump-config [-c FILE] | --config-docs | --version | --help\n"
             "       swiftlet replicate [-c FILE | --data DIR] [--once]\n"
             "\n"
@@ -320,7 +323,8 @@ static int serve(struct config *cfg, struct options *opts)
         goto out;
     }
     for (size_t i = 0; i < cluster_dg_count(srv.cluster); i++)
-        object_clean_tmp(cluster_dg(srv.cluster, i));
+        if (dg_usable(cluster_dg(srv.cluster, i)))   /* never touch a dg without its identity */
+            object_clean_tmp(cluster_dg(srv.cluster, i));
     if (db_pool_new(&srv.db, cfg->db_cache, cfg->fsync) != 0 || auth_new(&srv.auth, cfg) != 0) {
         fprintf(stderr, "swiftlet: cannot set up the databases or users\n");
         goto out;
@@ -334,11 +338,15 @@ static int serve(struct config *cfg, struct options *opts)
         log_warn("msg=\"listing recovery incomplete\"");
     srv.metrics = metrics_new();
     struct http_server *hs = NULL;
+    struct health *health = NULL;
     int hrc = http_start(&hs, &srv, cfg->listen);
     if (hrc != 0) {
         fprintf(stderr, "swiftlet: cannot listen on %s: %s\n", cfg->listen, err_str(hrc));
         goto out;
     }
+    if (health_start(&health, srv.cluster, cfg->health_probe_interval_ms,
+                     cfg->health_min_free_percent) != 0)
+        log_warn("msg=\"cannot start the disk group prober\"");
     char *host = url_host(cfg->listen);
     srv.storage_url_base = xasprintf("http://%s:%u", host, http_port(hs));
     free(host);
@@ -359,6 +367,7 @@ static int serve(struct config *cfg, struct options *opts)
     auditor_free(aud);
     expirer_free(exp);
     http_stop(hs);
+    health_stop(health);
     if (db_rollup_flush(srv.db, NULL) != 0)
         log_warn("msg=\"final account rollup failed\"");
     rc = 0;

@@ -118,18 +118,25 @@ static int render_disk_groups(const struct cluster *c, struct buf *out)
                               "# HELP swiftlet_disk_group_free_bytes Free bytes on the disk "
                               "group's filesystem.\n# TYPE swiftlet_disk_group_free_bytes gauge\n"
                               "# HELP swiftlet_disk_group_size_bytes Size of the disk group's "
-                              "filesystem.\n# TYPE swiftlet_disk_group_size_bytes gauge\n");
+                              "filesystem.\n# TYPE swiftlet_disk_group_size_bytes gauge\n"
+                              "# HELP swiftlet_disk_group_errors_total I/O errors seen on the "
+                              "disk group.\n# TYPE swiftlet_disk_group_errors_total counter\n");
     for (size_t i = 0; c && i < cluster_dg_count(c) && rc == 0; i++) {
         struct disk_group *dg = cluster_dg(c, i);
         uint64_t free_b = 0, total_b = 0;
-        if (dg_space(dg, &free_b, &total_b) != 0)
+        struct dg_health h;
+        dg_health(dg, &h);
+        /* A missing dg's path may be an empty mount point on another disk. */
+        if (h.state == DG_MISSING || dg_space(dg, &free_b, &total_b) != 0)
             free_b = total_b = 0;
         rc = buf_appendf(out,
                          "swiftlet_disk_group_up{dg=\"%u\",state=\"%s\"} %d\n"
                          "swiftlet_disk_group_free_bytes{dg=\"%u\"} %llu\n"
-                         "swiftlet_disk_group_size_bytes{dg=\"%u\"} %llu\n",
-                         dg_id(dg), dg_state_name(dg_state(dg)), dg_usable(dg) ? 1 : 0, dg_id(dg),
-                         (unsigned long long)free_b, dg_id(dg), (unsigned long long)total_b);
+                         "swiftlet_disk_group_size_bytes{dg=\"%u\"} %llu\n"
+                         "swiftlet_disk_group_errors_total{dg=\"%u\"} %llu\n",
+                         dg_id(dg), dg_state_name(h.state), h.state == DG_OK ? 1 : 0, dg_id(dg),
+                         (unsigned long long)free_b, dg_id(dg), (unsigned long long)total_b,
+                         dg_id(dg), (unsigned long long)h.errors);
     }
     return rc;
 }

@@ -1,6 +1,6 @@
 /* storage/dg.c: This file implements disk groups (open, create, identity,
- * health state, free space), the keyed name hash and the directory of an
- * item on a disk group.
+ * health state and its probe, free space), the keyed name hash and the
+ * directory of an item on a disk group.
  *
  * The identity file is written atomically (temp + fsync + rename + fsync of
  * the directory) so a crash never leaves a disk group without one. The state
@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/hash.h"
@@ -25,12 +26,16 @@
 
 #define IDENTITY_FILE ".swiftlet-dg"
 #define IDENTITY_MAX 256
+#define PROBE_LEN 512
 
 struct disk_group {
     char *path;
     uint32_t id;
     char cluster[33];
     _Atomic int state;      /* enum dg_state */
+    _Atomic uint64_t errors;
+    _Atomic int last_error;
+    _Atomic int64_t last_error_at;
 };
 
 static const char *const subdirs[] = {"objects", "containers", "accounts", "tmp", "quarantined"};
@@ -175,6 +180,9 @@ static int identity_check(const char *path, uint32_t id, const char *cluster, bo
     return 0;
 }
 
+static struct disk_group *dg_new(const char *path, uint32_t id, const char *cluster,
+                                 enum dg_state state);
+
 int dg_open(struct disk_group **out, const char *path, uint32_t id, const char *cluster,
             bool create)
 {
@@ -192,13 +200,28 @@ int dg_open(struct disk_group **out, const char *path, uint32_t id, const char *
     if (rc < 0)
         return rc;
 
+    *out = dg_new(path, id, cluster, DG_OK);
+    return 0;
+}
+
+static struct disk_group *dg_new(const char *path, uint32_t id, const char *cluster,
+                                 enum dg_state state)
+{
     struct disk_group *dg = xcalloc(1, sizeof(*dg));
+
     dg->path = xstrdup(path);
     dg->id = id;
-    memcpy(dg->cluster, cluster, 33);
-    atomic_init(&dg->state, DG_OK);
-    *out = dg;
-    return 0;
+    snprintf(dg->cluster, sizeof(dg->cluster), "%s", cluster);
+    atomic_init(&dg->state, (int)state);
+    atomic_init(&dg->errors, 0);
+    atomic_init(&dg->last_error, 0);
+    atomic_init(&dg->last_error_at, 0);
+    return dg;
+}
+
+struct disk_group *dg_new_missing(const char *path, uint32_t id, const char *cluster)
+{
+    return dg_new(path, id, cluster, DG_MISSING);
 }
 
 void dg_close(struct disk_group *dg)
@@ -258,6 +281,13 @@ bool dg_usable(const struct disk_group *dg)
     return dg && dg_state(dg) == DG_OK;
 }
 
+static void record_error(struct disk_group *dg, int rc)
+{
+    atomic_fetch_add(&dg->errors, 1);
+    atomic_store(&dg->last_error, rc);
+    atomic_store(&dg->last_error_at, (int64_t)time(NULL));
+}
+
 void dg_note_result(struct disk_group *dg, int rc)
 {
     int want;
@@ -276,6 +306,7 @@ void dg_note_result(struct disk_group *dg, int rc)
     default:
         return;
     }
+    record_error(dg, rc);
     /* Only the first failure is recorded and logged: it names the cause. */
     if (atomic_compare_exchange_strong(&dg->state, &ok, want))
         log_error("msg=\"disk group unusable\" path=%s id=%" PRIu32 " state=%s err=\"%s\"",
@@ -285,6 +316,102 @@ void dg_note_result(struct disk_group *dg, int rc)
 void dg_set_state(struct disk_group *dg, enum dg_state s)
 {
     atomic_store(&dg->state, (int)s);
+}
+
+void dg_health(const struct disk_group *dg, struct dg_health *out)
+{
+    out->state = dg_state(dg);
+    out->errors = atomic_load(&dg->errors);
+    out->last_error = atomic_load(&dg->last_error);
+    out->last_error_at = atomic_load(&dg->last_error_at);
+}
+
+/* The state an I/O error puts a disk group in. */
+static enum dg_state state_of(int rc)
+{
+    switch (rc) {
+    case -ENOSPC:
+    case -EDQUOT:
+        return DG_FULL;
+    case -EROFS:
+        return DG_READONLY;
+    case -ENOENT:
+    case -ENOTDIR:
+        return DG_MISSING;
+    default:
+        return DG_ERROR;
+    }
+}
+
+/* Write, sync, read back and remove a small file in <dg>/tmp. Its name is
+ * unique to this process and call, so probes of a server and of `swiftlet
+ * status` never meet. 0 or -errno. */
+static int probe_io(const struct disk_group *dg)
+{
+    static _Atomic unsigned long seq;
+    uint8_t want[PROBE_LEN], got[PROBE_LEN];
+    unsigned long n = atomic_fetch_add(&seq, 1);
+    int rc = 0;
+
+    memset(want, 0x5a, sizeof(want));
+    memcpy(want, &n, sizeof(n));
+    char *path = xasprintf("%s/tmp/.probe.%ld.%lu", dg->path, (long)getpid(), n);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = -errno;
+        goto out_free;
+    }
+    if (pwrite(fd, want, sizeof(want), 0) != (ssize_t)sizeof(want) || fdatasync(fd) < 0)
+        rc = errno ? -errno : -ENOSPC;
+    else if (pread(fd, got, sizeof(got), 0) != (ssize_t)sizeof(got))
+        rc = errno ? -errno : -EIO;
+    else if (memcmp(want, got, sizeof(want)) != 0)
+        rc = -EIO;
+    close(fd);
+    if (unlink(path) < 0 && rc == 0)
+        rc = -errno;
+out_free:
+    free(path);
+    return rc;
+}
+
+/* What a probe finds; errors found count as the dg's errors. */
+static enum dg_state probe_state(struct disk_group *dg, unsigned min_free_pct)
+{
+    uint32_t id;
+    char cluster[33];
+    uint64_t free_b = 0, total_b = 0;
+    int rc = identity_read(dg->path, &id, cluster);
+
+    if (rc == -ENOENT || rc == -ENOTDIR || rc == -EINVAL ||
+        (rc == 0 && (id != dg->id || strcmp(cluster, dg->cluster) != 0)))
+        return DG_MISSING;  /* not mounted, or not this disk: never write */
+    if (rc == 0)
+        rc = make_subdirs(dg->path);
+    if (rc == 0)
+        rc = probe_io(dg);
+    if (rc < 0) {
+        record_error(dg, rc);
+        return state_of(rc);
+    }
+    if (min_free_pct && dg_space(dg, &free_b, &total_b) == 0 &&
+        free_b < total_b / 100 * min_free_pct)
+        return DG_FULL;
+    return DG_OK;
+}
+
+enum dg_state dg_probe(struct disk_group *dg, unsigned min_free_pct)
+{
+    enum dg_state now = probe_state(dg, min_free_pct);
+    enum dg_state was = (enum dg_state)atomic_exchange(&dg->state, (int)now);
+
+    if (now == DG_OK && was != DG_OK)
+        log_info("msg=\"disk group back\" path=%s id=%" PRIu32 " was=%s", dg->path, dg->id,
+                 dg_state_name(was));
+    else if (now != was)
+        log_error("msg=\"disk group unusable\" path=%s id=%" PRIu32 " state=%s was=%s",
+                  dg->path, dg->id, dg_state_name(now), dg_state_name(was));
+    return now;
 }
 
 int dg_space(const struct disk_group *dg, uint64_t *free_bytes, uint64_t *total_bytes)

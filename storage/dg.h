@@ -33,6 +33,11 @@ enum dg_state { DG_OK = 0, DG_ERROR, DG_FULL, DG_READONLY, DG_MISSING };
 int dg_open(struct disk_group **out, const char *path, uint32_t id, const char *cluster,
             bool create) WUR;
 void dg_close(struct disk_group *dg);                /* NULL is a no-op */
+/* A handle for a disk group that cannot be opened (no identity: its disk is
+ * not mounted, or a different one is; or it fails I/O), in state DG_MISSING
+ * so the request path skips it. Nothing is created or written until a probe
+ * (dg_probe) finds the identity id/cluster in place. Always succeeds. */
+struct disk_group *dg_new_missing(const char *path, uint32_t id, const char *cluster);
 
 /* Read "cluster=" from an existing disk group's identity file into
  * out (33 bytes). 0, -ENOENT, -EINVAL. */
@@ -46,8 +51,29 @@ enum dg_state dg_state(const struct disk_group *dg);
 const char *dg_state_name(enum dg_state s);      /* "ok", "error", "full", ... */
 bool dg_usable(const struct disk_group *dg);     /* state == DG_OK */
 /* Record the outcome of an I/O call on this disk group: -EIO, -ENOSPC,
- * -EROFS move it out of DG_OK; other results are ignored. */
+ * -EROFS move it out of DG_OK and count as errors (dg_health); other
+ * results are ignored. */
 void dg_note_result(struct disk_group *dg, int rc);
+
+/* A disk group's health as /healthcheck?detail and `swiftlet status` show
+ * it. last_error is 0 or -errno, last_error_at unix seconds (0: never). */
+struct dg_health {
+    enum dg_state state;
+    uint64_t errors;
+    int last_error;
+    int64_t last_error_at;
+};
+void dg_health(const struct disk_group *dg, struct dg_health *out);
+
+/* Check the disk group now and set its state from what is found: the
+ * identity file must hold this dg's id and cluster (else DG_MISSING; the
+ * subdirectories are remade only then), a small probe file in <dg>/tmp
+ * must write, fsync, read back and unlink (EIO -> DG_ERROR, ENOSPC ->
+ * DG_FULL, EROFS -> DG_READONLY), and the filesystem must have at least
+ * min_free_pct percent free (else DG_FULL). Blocks on the disk; safe while
+ * requests (and other processes: the probe file name is unique) use the dg.
+ * Returns the new state. */
+enum dg_state dg_probe(struct disk_group *dg, unsigned min_free_pct);
 /* Set the state outright (an operator or the replicator bringing a repaired
  * disk group back, tests simulating a failure). */
 void dg_set_state(struct disk_group *dg, enum dg_state s);

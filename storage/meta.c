@@ -412,7 +412,10 @@ static int mkdir_p_sync(const char *dir)
         return -errno;
     parent = xstrdup(dir);
     slash = strrchr(parent, '/');
-    if (!slash || slash == parent) {
+    /* Never make a dg's containers/ or accounts/: dg_open did, so without
+     * it the disk is not mounted and this would write to the mount point. */
+    if (!slash || slash == parent || strcmp(slash, "/containers") == 0 ||
+        strcmp(slash, "/accounts") == 0) {
         rc = -ENOENT;
         goto out_free;
     }

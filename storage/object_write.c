@@ -141,7 +141,9 @@ static int mkdir_noted(struct install *in, char *path)
         return -errno;
 
     char *slash = strrchr(path, '/');
-    if (!slash || slash == path)
+    /* Never make <dg>/objects: dg_open did, so without it the disk is not
+     * mounted and this would write to the empty mount point. */
+    if (!slash || (size_t)(slash - path) <= strlen(dg_path(in->dg)) + strlen("/objects"))
         return -ENOENT;
     *slash = '\0';
     int rc = mkdir_noted(in, path);

@@ -190,8 +190,9 @@ def _wait_healthy(base, proc, deadline):
     return False
 
 
-def start_swiftlet(args, expect_export=False, port=None):
-    """Start swiftlet with ARGS plus --listen; wait until it serves."""
+def start_swiftlet(args, expect_export=False, port=None, env=None):
+    """Start swiftlet with ARGS plus --listen (ENV: extra environment
+    variables); wait until it serves."""
     if not os.access(SWIFTLET_BIN, os.X_OK):
         pytest.fail("swiftlet binary not found at %s (set SWIFTLET_BIN or "
                     "SWIFTLET_URL)" % SWIFTLET_BIN)
@@ -202,7 +203,8 @@ def start_swiftlet(args, expect_export=False, port=None):
     # stdout goes to a file, not a pipe: a server that keeps logging to a
     # pipe nobody reads would block.
     proc = subprocess.Popen(argv, stdout=fd, stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL,
+                            env=dict(os.environ, **env) if env else None)
     os.close(fd)
     srv = Server(base, proc, log_path, args=list(args))
     _STARTED.append(srv)
@@ -247,18 +249,19 @@ def server():
 
 @pytest.fixture
 def spawn():
-    """Factory: spawn(data_dir=None, extra=()) -> Server running
+    """Factory: spawn(data_dir=None, extra=(), env=None) -> Server running
     `serve --data DIR --user test:tester:testing:admin`; DIR is fresh unless
-    given. Every server started here is stopped (SIGTERM) at the end."""
+    given; ENV adds environment variables. Every server started here is
+    stopped (SIGTERM) at the end."""
     started, dirs = [], []
 
-    def _spawn(data_dir=None, extra=(), port=None):
+    def _spawn(data_dir=None, extra=(), port=None, env=None):
         if data_dir is None:
             data_dir = tempfile.mkdtemp(prefix="swiftlet-data-")
             dirs.append(data_dir)
         srv = start_swiftlet(["serve", "--data", data_dir, "--user",
                               "test:tester:testing:admin"] + list(extra),
-                             port=port)
+                             port=port, env=env)
         srv.data_dir = data_dir
         started.append(srv)
         return srv

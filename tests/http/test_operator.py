@@ -93,15 +93,33 @@ def test_config_file_and_unmounted_disk_group(tmp_path):
         assert s.get(url + "/c/o").content == b"hello"
     finally:
         assert srv.stop() == 0
-    # An empty mount point where a disk group was: refuse to start rather
-    # than write to the root filesystem.
+    # An empty mount point where a disk group was: serve from the other two
+    # (a write quorum) with that one "missing", and never write to the
+    # empty directory (it is the root filesystem's).
     for entry in os.listdir(dgs[1]):
         subprocess.run(["rm", "-rf", str(dgs[1] / entry)], check=True)
+    srv = start_swiftlet(["serve", "-c", str(conf)])
+    try:
+        url, s, _ = login(srv)
+        detail = requests.get(srv.base + "/healthcheck?detail").json()
+        assert [d["state"] for d in detail["disk_groups"]] == ["ok", "missing", "ok"]
+        assert s.get(url + "/c/o").content == b"hello"
+        assert s.put(url + "/c2").status_code == 201
+        assert s.put(url + "/c2/o", data=b"world").status_code == 201
+        assert s.delete(url + "/c/o").status_code == 204
+        assert s.get(url + "/c2/o").content == b"world"
+        assert "is its disk mounted?" in srv.log()
+    finally:
+        assert srv.stop() == 0
+    assert os.listdir(dgs[1]) == []
+    # Two of three gone: no quorum, refuse to start.
+    for entry in os.listdir(dgs[2]):
+        subprocess.run(["rm", "-rf", str(dgs[2] / entry)], check=True)
     p = subprocess.run([SWIFTLET_BIN, "serve", "-c", str(conf), "--listen",
                         "127.0.0.1:%d" % free_port()], capture_output=True, text=True, timeout=20)
     assert p.returncode != 0
-    assert "is its disk mounted?" in p.stderr
-    assert os.listdir(dgs[1]) == []
+    assert "is its disk mounted?" in p.stderr and "need 2" in p.stderr
+    assert os.listdir(dgs[1]) == [] and os.listdir(dgs[2]) == []
 
 
 @pytest.mark.parametrize("text,where", [
