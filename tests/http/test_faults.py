@@ -204,9 +204,31 @@ def test_eio_disk_group_is_skipped_and_comes_back(faulty):
     code, _, doc = health(srv)
     assert code == 200 and doc["usable"] == 4 and doc["quorum"] is True
     # back in use: reads and writes still right
-    put_many(s, url + "/c", ["after"])
+    after = put_many(s, url + "/c", ["after"])
     for name, body in before.items():
         assert s.get(url + "/c/" + name).content == body
+
+    # Replication brings every object back to exactly 3 byte-identical
+    # copies (the handoff copies move home) and every delete to 3 tombstones.
+    p = subprocess.run([SWIFTLET_BIN, "replicate", "--once", "--data", data],
+                       capture_output=True, timeout=300)
+    assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+    live = dict(before, **during, **after)
+    for name in gone:
+        del live[name]
+    for name, body in live.items():
+        files = object_files(data, "c", name)
+        assert len(files) == 3, (name, sorted(files))
+        contents = set()
+        for fl in files.values():
+            assert len(fl) == 1, fl
+            with open(fl[0], "rb") as f:
+                contents.add(f.read())
+        assert len(contents) == 1 and next(iter(contents)).startswith(body), name
+    for name in gone:
+        assert object_files(data, "c", name) == {}, name
+        assert len(object_files(data, "c", name, ".ts")) == 3, name
+    assert sorted(listing(s, url + "/c")) == sorted(live)
 
 
 # --------------------------------------------------------------------------
