@@ -17,10 +17,14 @@
  * handle in state DG_MISSING under the ring's id, nothing is written to it,
  * and the health probe brings it back when its identity is in place again.
  * Before the first ring there is no id to give it, so it fails the open.
+ * Under data_dir the directories are our own: a server recreates one that
+ * lost its identity (a wiped disk group) and the replicator refills it.
  *
  * A running server calls cluster_reload about once a second: a changed ring
  * file is loaded, disk groups it newly names are opened, and the new ring is
- * published with one atomic pointer store. Rings and disk groups are never
+ * published with one atomic pointer store. A new disk group that cannot be
+ * opened keeps that ring out until a later call can open it; one that is
+ * missing already has its handle and is left to the health probe. Rings and disk groups are never
  * freed before cluster_free, so a request that looked up a placement in the
  * old ring keeps valid pointers. The previous rings (CLUSTER_HISTORY of
  * them) stay in the placement as handoffs right after the primaries: until
