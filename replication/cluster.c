@@ -10,9 +10,21 @@
  * The cluster id is read from whichever disk groups have one (they must all
  * agree) and made up on the first create.
  *
+ * A disk group that cannot be opened (its identity is gone or unreadable:
+ * the disk is not mounted or fails; or it holds another id than the ring
+ * gives it) does not stop the start while a write quorum of the others
+ * opens (one is enough for a command that does not serve): it gets a
+ * handle in state DG_MISSING under the ring's id, nothing is written to it,
+ * and the health probe brings it back when its identity is in place again.
+ * Before the first ring there is no id to give it, so it fails the open.
+ * Under data_dir the directories are our own: a server recreates one that
+ * lost its identity (a wiped disk group) and the replicator refills it.
+ *
  * A running server calls cluster_reload about once a second: a changed ring
  * file is loaded, disk groups it newly names are opened, and the new ring is
- * published with one atomic pointer store. Rings and disk groups are never
+ * published with one atomic pointer store. A new disk group that cannot be
+ * opened keeps that ring out until a later call can open it; one that is
+ * missing already has its handle and is left to the health probe. Rings and disk groups are never
  * freed before cluster_free, so a request that looked up a placement in the
  * old ring keeps valid pointers. The previous rings (CLUSTER_HISTORY of
  * them) stay in the placement as handoffs right after the primaries: until
@@ -61,7 +73,9 @@ struct cluster_plan {
     bool ids_from_ring;     /* paths and ids are the existing ring's */
     uint32_t *ids;
     bool *has_identity;
+    int *unavailable;       /* 0, or why this dg cannot be opened (-errno) */
     char cluster[33];
+    char why[256];          /* the first unavailable dg, for the error message */
 };
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) PRINTF_LIKE(4, 5);
@@ -90,6 +104,16 @@ static void plan_release(struct cluster_plan *p)
     free(p->paths);
     free(p->ids);
     free(p->has_identity);
+    free(p->unavailable);
+}
+
+/* Mark dg i unavailable; its message is kept for when too few are left. */
+static void plan_unavailable(struct cluster_plan *p, size_t i, int rc, const char *why)
+{
+    p->unavailable[i] = rc < 0 ? rc : -EIO;
+    log_warn("msg=\"disk group unavailable\" path=%s err=\"%s\"", p->paths[i], why);
+    if (!p->why[0])
+        snprintf(p->why, sizeof(p->why), "%s", why);
 }
 
 static int plan_paths(struct cluster_plan *p, const struct config *cfg, unsigned ndg_default,
@@ -173,20 +197,26 @@ static int plan_identities(struct cluster_plan *p, bool create, bool explicit_pa
     if (!p->ids)
         p->ids = xcalloc(p->n, sizeof(*p->ids));
     p->has_identity = xcalloc(p->n, sizeof(*p->has_identity));
+    p->unavailable = xcalloc(p->n, sizeof(*p->unavailable));
     p->cluster[0] = '\0';
     for (size_t i = 0; i < p->n; i++) {
-        char cl[33];
+        char cl[33], why[256];
         uint32_t id;
         int rc = dg_read_identity(p->paths[i], &id, cl);
         if (rc == -ENOENT && create)
             continue;
-        if (rc < 0)
-            return fail(err, errlen, rc, "disk group %s: cannot read identity: %s", p->paths[i],
-                        err_str(rc));
-        if (p->ids_from_ring && id != p->ids[i])
-            return fail(err, errlen, -EINVAL, "disk group %s has id %" PRIu32
-                        " but the ring says %" PRIu32 ": is the right disk mounted there?",
-                        p->paths[i], id, p->ids[i]);
+        if (rc < 0) {
+            snprintf(why, sizeof(why), "disk group %s: cannot read identity: %s", p->paths[i],
+                     err_str(rc));
+            plan_unavailable(p, i, rc, why);
+            continue;
+        }
+        if (p->ids_from_ring && id != p->ids[i]) {
+            snprintf(why, sizeof(why), "disk group %s has id %" PRIu32 " but the ring says %"
+                     PRIu32 ": is the right disk mounted there?", p->paths[i], id, p->ids[i]);
+            plan_unavailable(p, i, -EINVAL, why);
+            continue;
+        }
         p->ids[i] = id;
         if (id_taken(p, p->ids[i]))
             return fail(err, errlen, -EINVAL, "disk group %s: id %" PRIu32 " used twice",
@@ -201,12 +231,16 @@ static int plan_identities(struct cluster_plan *p, bool create, bool explicit_pa
      * while its siblings have theirs is most likely a disk that is not
      * mounted, and initialising the empty mount point would put data on the
      * root filesystem. Under --data the directories are our own. */
-    for (size_t i = 0; explicit_paths && p->cluster[0] && i < p->n; i++)
-        if (!p->has_identity[i])
-            return fail(err, errlen, -ENOENT,
-                        "disk group %s has no identity file while the others belong to cluster "
-                        "%s: is its disk mounted?",
-                        p->paths[i], p->cluster);
+    for (size_t i = 0; explicit_paths && p->cluster[0] && i < p->n; i++) {
+        char why[256];
+        if (p->has_identity[i] || p->unavailable[i])
+            continue;
+        snprintf(why, sizeof(why),
+                 "disk group %s has no identity file while the others belong to cluster %s: is "
+                 "its disk mounted?",
+                 p->paths[i], p->cluster);
+        plan_unavailable(p, i, -ENOENT, why);
+    }
     if (!p->cluster[0]) {
         uint8_t r[16];
         if (random_bytes(r, sizeof(r)) < 0)
@@ -215,8 +249,8 @@ static int plan_identities(struct cluster_plan *p, bool create, bool explicit_pa
     }
     uint32_t next = 1;
     for (size_t i = 0; i < p->n; i++) {
-        if (p->has_identity[i] || p->ids_from_ring)
-            continue;
+        if (p->has_identity[i] || p->ids_from_ring || p->unavailable[i])
+            continue;     /* cluster_open refuses an unavailable dg without a ring */
         uint32_t id = (uint32_t)i + 1;
         while (id_taken(p, id))
             id = next++;
@@ -245,13 +279,15 @@ char *cluster_ring_path(const struct config *cfg)
     return path;
 }
 
-/* The opened dg with this id, or NULL. */
+/* The dg handle with this id (also one in state DG_MISSING), or NULL. */
 static struct disk_group *dg_by_id(const struct cluster *c, uint32_t id)
 {
     size_t n = atomic_load_explicit(&((struct cluster *)c)->ndg, memory_order_acquire);
 
+    /* Slots are filled before ndg publishes them; the NULL check keeps a
+     * lookup safe should a slot ever be published without a handle. */
     for (size_t i = 0; i < n; i++)
-        if (dg_id(c->dgs[i]) == id)
+        if (c->dgs[i] && dg_id(c->dgs[i]) == id)
             return c->dgs[i];
     return NULL;
 }
@@ -301,6 +337,45 @@ static int build_ring(struct ring **out, const struct cluster *c, const struct c
     return 0;
 }
 
+/* Open the planned disk groups in order, each unavailable one as a
+ * DG_MISSING handle. A server (create) needs a write quorum to start; a
+ * command (status, a --once pass) only one disk group to work from.
+ * Without a ring (building) every one must open: the ring is made from
+ * their ids. 0 or -errno with err set. */
+static int open_dgs(struct cluster *c, struct cluster_plan *p, bool create, bool building,
+                    char *err, size_t errlen)
+{
+    size_t n_open = 0, need = create ? QUORUM : 1;
+
+    for (size_t i = 0; i < p->n; i++) {
+        int rc = p->unavailable[i];
+        if (rc == 0) {
+            rc = dg_open(&c->dgs[i], p->paths[i], p->ids[i], c->id, create);
+            if (rc < 0) {
+                char why[256];
+                snprintf(why, sizeof(why), "cannot open disk group %s: %s", p->paths[i],
+                         err_str(rc));
+                plan_unavailable(p, i, rc, why);
+            }
+        }
+        if (rc == 0) {
+            n_open++;
+        } else {
+            c->dgs[i] = dg_new_missing(p->paths[i], p->ids[i], c->id);
+            log_warn("msg=\"disk group missing at start\" path=%s id=%" PRIu32, p->paths[i],
+                     p->ids[i]);
+        }
+        atomic_store_explicit(&c->ndg, i + 1, memory_order_release);
+    }
+    if (n_open < need)
+        return fail(err, errlen, -ENOENT, "%s (%zu of %zu disk groups usable, need %zu)", p->why,
+                    n_open, p->n, need);
+    if (building && n_open < p->n)
+        return fail(err, errlen, -ENOENT, "%s (cannot build ring %s without it)", p->why,
+                    c->ring_path);
+    return 0;
+}
+
 /* Read the ring file (when there is one) and plan which disk groups to
  * open: the ring's, or before the first ring the configured ones. */
 static int plan(struct cluster_plan *p, struct ring **ring, const struct config *cfg,
@@ -338,14 +413,9 @@ int cluster_open(struct cluster **out, const struct config *cfg, unsigned ndg_de
     if (rc < 0)
         goto out_fail;
     memcpy(c->id, p.cluster, 33);
-    for (size_t i = 0; i < p.n; i++) {
-        rc = dg_open(&c->dgs[i], p.paths[i], p.ids[i], c->id, create);
-        if (rc < 0) {
-            rc = fail(err, errlen, rc, "cannot open disk group %s: %s", p.paths[i], err_str(rc));
-            goto out_fail;
-        }
-        atomic_store_explicit(&c->ndg, i + 1, memory_order_release);
-    }
+    rc = open_dgs(c, &p, create, !ring, err, errlen);
+    if (rc < 0)
+        goto out_fail;
     if (!ring) {
         rc = build_ring(&ring, c, cfg, c->ring_path, err, errlen);
         stat(c->ring_path, &c->seen);

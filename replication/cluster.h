@@ -25,13 +25,17 @@ struct cluster;
  * (cfg->disk_groups, or with none listed, cfg->data_dir/dg1..dgN with
  * N = ndg_default), then build (weight 1 each, zone 0, cfg->part_power) and
  * save the ring. Every disk group must carry the same cluster id (made up on
- * the first create) and the id the ring gives it. On error a message is
- * written to err.
- * A disk group that cannot be opened (no identity, or one that does not
- * match; I/O errors) gets a handle in state DG_MISSING with the id the ring
- * gives its path, and nothing is written to it; with create (a server
- * starting) at least QUORUM disk groups must open, else at least one.
- * 0, -ENOENT, -EINVAL, -errno. */
+ * the first create). On error a message is written to err.
+ * A disk group that cannot be opened (no identity where its siblings have
+ * one, or one that does not match the ring's id; I/O errors) gets a handle
+ * in state DG_MISSING with the id the ring gives its path, and nothing is
+ * written to it (the health probe brings it back); with create (a server
+ * starting) at least QUORUM disk groups must open, else at least one, or
+ * -ENOENT with err naming the first that failed. Under data_dir (not
+ * listed in cfg) and with create, a disk group without an identity is
+ * recreated instead.
+ * Before the first ring every disk group must open: the ring is built from
+ * their ids. 0, -ENOENT, -EINVAL, -errno. */
 int cluster_open(struct cluster **out, const struct config *cfg, unsigned ndg_default, bool create,
                  char *err, size_t errlen) WUR;
 void cluster_free(struct cluster *c);       /* NULL is a no-op */
@@ -45,9 +49,11 @@ char *cluster_ring_path(const struct config *cfg);
  * open the disk groups it newly names (they must exist: `swiftlet ring add`
  * creates them) and publish it for cluster_locate. The previous ring stays
  * readable by requests that still use it, and its holders stay in
- * placements as handoffs. Call from one thread. 1 when a new ring was
- * published, 0 when nothing changed, -errno when the new ring cannot be
- * used (logged once; the current one stays). */
+ * placements as handoffs. A disk group it names that has a handle already
+ * (also a DG_MISSING one) is not reopened; a new one that cannot be opened
+ * keeps the new ring out until a later call can open it. Call from one
+ * thread. 1 when a new ring was published, 0 when nothing changed, -errno
+ * when the new ring cannot be used (logged once; the current one stays). */
 int cluster_reload(struct cluster *c);
 
 const char *cluster_id(const struct cluster *c);    /* 32 hex digits */

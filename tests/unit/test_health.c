@@ -2,8 +2,9 @@
  * transitions of dg_note_result and dg_probe (error, full, readonly, missing
  * and back to ok), the error counters, missing handles that never write,
  * a write that refuses to recreate the objects/ directory of an unmounted
- * disk group, cluster_open with an unavailable disk group, and the prober
- * thread and report of replication/health.c. */
+ * disk group, cluster_open with an unavailable disk group (no identity, the
+ * wrong id) and cluster_reload around one, and the prober thread and report
+ * of replication/health.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -300,6 +301,98 @@ static void test_cluster_opens_with_missing(void **state)
     config_release(&cfg);
 }
 
+/* A running server that started with a disk group missing picks up a new
+ * ring: the missing handle stays (placements still name it, by state it is
+ * skipped), a new disk group that cannot be opened yet keeps the old ring
+ * until it can, and the prober brings the missing one back. */
+static void test_reload_with_missing(void **state)
+{
+    struct config cfg;
+    struct cluster *c;
+    struct disk_group *dg;
+    struct ring *next;
+    struct ring_device devs[4];
+    char err[512];
+    (void)state;
+
+    conf_with(&cfg, "rl", 3);
+    assert_int_equal(cluster_open(&c, &cfg, 3, true, err, sizeof(err)), 0);
+    cluster_free(c);
+    char *ident = xasprintf("%s/.swiftlet-dg", cfg.disk_groups[1]);
+    char *saved = xasprintf("%s/saved-identity", root);
+    assert_int_equal(rename(ident, saved), 0);
+    assert_int_equal(cluster_open(&c, &cfg, 3, true, err, sizeof(err)), 0);
+    assert_int_equal(dg_state(cluster_dg(c, 1)), DG_MISSING);
+
+    /* the ring names a 4th disk group before it exists: not used yet */
+    char *path4 = xasprintf("%s/rl/disk3", root), *ring = cluster_ring_path(&cfg);
+    for (size_t i = 0; i < 3; i++)
+        devs[i] = *ring_device(cluster_ring(c), i);
+    devs[3] = (struct ring_device){4, 1, 0, path4};
+    assert_int_equal(ring_rebalance(&next, cluster_ring(c), devs, 4, NULL), 0);
+    assert_int_equal(ring_save(next, ring), 0);
+    assert_true(cluster_reload(c) < 0);
+    assert_int_equal(ring_version(cluster_ring(c)), 1);
+    assert_int_equal(cluster_dg_count(c), 3);
+    /* once it exists (`swiftlet ring add`), the retry picks the ring up */
+    assert_int_equal(dg_open(&dg, path4, 4, cluster_id(c), true), 0);
+    dg_close(dg);
+    assert_int_equal(cluster_reload(c), 1);
+    assert_int_equal(ring_version(cluster_ring(c)), 2);
+    assert_int_equal(cluster_dg_count(c), 4);
+    assert_int_equal(dg_id(cluster_dg(c, 3)), 4);
+    assert_int_equal(dg_state(cluster_dg(c, 1)), DG_MISSING);
+    assert_int_equal(access(ident, F_OK), -1);
+    bool named = false;
+    for (int i = 0; i < 100 && !named; i++) {
+        struct placement pl;
+        char name[16];
+        snprintf(name, sizeof(name), "o%d", i);
+        cluster_locate(c, ITEM_OBJECT, "AUTH_a", "c", name, &pl);
+        for (size_t k = 0; k < pl.n_dg; k++)
+            named |= pl.dg[k] == cluster_dg(c, 1);
+    }
+    assert_true(named);
+    assert_int_equal(health_usable(c), 3);
+
+    assert_int_equal(rename(saved, ident), 0);
+    assert_int_equal(dg_probe(cluster_dg(c, 1), 0), DG_OK);
+    assert_int_equal(health_usable(c), 4);
+    ring_free(next);
+    cluster_free(c);
+    free(ring);
+    free(path4);
+    free(saved);
+    free(ident);
+    config_release(&cfg);
+}
+
+/* A disk group holding another id than the ring gives it (a disk mounted in
+ * the wrong place) is missing too, and is not written to. */
+static void test_wrong_id_is_missing(void **state)
+{
+    struct config cfg;
+    struct cluster *c;
+    char err[512];
+    (void)state;
+
+    conf_with(&cfg, "wi", 3);
+    assert_int_equal(cluster_open(&c, &cfg, 3, true, err, sizeof(err)), 0);
+    char *ident = xasprintf("%s/.swiftlet-dg", cfg.disk_groups[2]);
+    char *text = xasprintf("id=7\ncluster=%s\n", cluster_id(c));
+    cluster_free(c);
+    write_file(ident, text);
+    assert_int_equal(cluster_open(&c, &cfg, 3, true, err, sizeof(err)), 0);
+    assert_int_equal(dg_state(cluster_dg(c, 2)), DG_MISSING);
+    assert_int_equal(dg_id(cluster_dg(c, 2)), 3);
+    assert_int_equal(dg_probe(cluster_dg(c, 2), 0), DG_MISSING);
+    assert_int_equal(health_usable(c), 2);
+    cluster_free(c);
+    free(text);
+    free(ident);
+    config_release(&cfg);
+}
+
 static void test_prober_thread_brings_back(void **state)
 {
     struct config cfg;
@@ -333,6 +426,8 @@ int main(void)
         cmocka_unit_test(test_missing_handle_never_writes),
         cmocka_unit_test(test_write_never_remakes_objects_dir),
         cmocka_unit_test(test_cluster_opens_with_missing),
+        cmocka_unit_test(test_reload_with_missing),
+        cmocka_unit_test(test_wrong_id_is_missing),
         cmocka_unit_test(test_prober_thread_brings_back),
     };
 
