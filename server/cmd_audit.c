@@ -22,18 +22,12 @@ static void print_summary(const struct auditor_stats *st)
 /* Run the auditor thread until SIGINT or SIGTERM. */
 static int run_forever(struct auditor *a, unsigned interval)
 {
-    sigset_t set;
-    int sig;
-
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    command_block_signals();
     if (auditor_start(a, interval) != 0) {
         fprintf(stderr, "swiftlet: cannot start the auditor thread\n");
         return 1;
     }
-    sigwait(&set, &sig);
+    command_wait_signal();
     return 0;
 }
 

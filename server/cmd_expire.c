@@ -13,18 +13,13 @@
 static int run_forever(struct cluster *c, struct db_pool *db, unsigned interval)
 {
     struct expirer *e;
-    sigset_t set;
-    int sig;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    command_block_signals();
     if (expirer_start(&e, c, db, interval) != 0) {
         fprintf(stderr, "swiftlet: cannot start the expirer thread\n");
         return 1;
     }
-    sigwait(&set, &sig);
+    command_wait_signal();
     expirer_free(e);
     return 0;
 }

@@ -1,5 +1,6 @@
 /* server/commands.c: what the non-serve commands share: opening the
  * cluster they work on. */
+#include <signal.h>
 #include <stdio.h>
 
 #include "../common/log.h"
@@ -29,4 +30,28 @@ int command_open_cluster(const struct command_ctx *ctx, struct cluster **out)
         return 1;
     }
     return 0;
+}
+
+static void stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
+void command_block_signals(void)
+{
+    sigset_t set;
+
+    stop_signals(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+void command_wait_signal(void)
+{
+    sigset_t set;
+    int sig;
+
+    stop_signals(&set);
+    sigwait(&set, &sig);
 }

@@ -25,6 +25,12 @@ struct command_ctx {
  * On error prints a message to stderr. 0, or an exit code (1 or 2). */
 int command_open_cluster(const struct command_ctx *ctx, struct cluster **out);
 
+/* Block SIGINT and SIGTERM in the calling thread, before it starts the
+ * threads of a command that runs until stopped (they inherit the mask),
+ * then wait for one of them. */
+void command_block_signals(void);
+void command_wait_signal(void);
+
 /* Each returns the process exit code: 0 success, 1 failure, 2 usage. */
 int cmd_ring(struct command_ctx *ctx);    /* server/cmd_ring.c */
 int cmd_audit(struct command_ctx *ctx);     /* server/cmd_audit.c */

@@ -4,7 +4,7 @@
  * accounts and Swift's listing algorithm.
  *
  * It is the only file that includes sqlite3.h; SQLite result codes are turned
- * into -errno values in sql_err() and nowhere else.
+ * into -errno values in meta_sql_err() and nowhere else.
  *
  * Object rows are written through the group commit of meta_commit.c: the
  * replicas commit in parallel, and concurrent writes to one container DB
@@ -185,8 +185,9 @@ struct db_pool {
     struct commit *commit;
 };
 
-/* Translate a SQLite result code into 0 or -errno (the one place that does). */
-static int sql_err(int rc)
+/* Translate a SQLite result code into 0 or -errno (the one place that does;
+ * meta_sync.c uses it too). */
+int meta_sql_err(int rc)
 {
     switch (rc & 0xff) {
     case SQLITE_OK:
@@ -440,7 +441,7 @@ static int exec_sql(sqlite3 *db, const char *sql)
                   msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
     }
-    return sql_err(rc);
+    return meta_sql_err(rc);
 }
 
 static int user_version(sqlite3 *db, int *out)
@@ -449,11 +450,11 @@ static int user_version(sqlite3 *db, int *out)
     int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
 
     if (rc != SQLITE_OK)
-        return sql_err(rc);
+        return meta_sql_err(rc);
     rc = sqlite3_step(s);
     *out = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
     sqlite3_finalize(s);
-    return rc == SQLITE_ROW ? 0 : sql_err(rc);
+    return rc == SQLITE_ROW ? 0 : meta_sql_err(rc);
 }
 
 /* Create the schema of a new DB (user_version 0) in one transaction; refuse
@@ -495,7 +496,7 @@ static int handle_open(struct db_pool *p, struct db_handle *h, const char *dir, 
         flags |= SQLITE_OPEN_CREATE;
         fresh = access(h->path, F_OK) != 0;
     }
-    rc = sql_err(sqlite3_open_v2(h->path, &db, flags, NULL));
+    rc = meta_sql_err(sqlite3_open_v2(h->path, &db, flags, NULL));
     if (rc < 0)
         goto out_close;
     sqlite3_extended_result_codes(db, 1);
@@ -606,17 +607,17 @@ int db_check_file(const char *path)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
-    int rc = sql_err(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL));
+    int rc = meta_sql_err(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL));
 
     if (rc == 0) {
         sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-        rc = sql_err(sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL));
+        rc = meta_sql_err(sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL));
     }
     if (rc == 0) {
         int step = sqlite3_step(st);
         const unsigned char *res = step == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
         /* quick_check answers one row "ok", or rows naming the damage */
-        rc = step != SQLITE_ROW ? sql_err(step) : (res && strcmp((const char *)res, "ok") == 0)
+        rc = step != SQLITE_ROW ? meta_sql_err(step) : (res && strcmp((const char *)res, "ok") == 0)
                                                       ? 0
                                                       : ERR_CORRUPT;
         if (rc == -EINVAL)      /* SQLITE_ERROR from a file that is no DB */
@@ -638,7 +639,7 @@ static int st_get(struct db_handle *h, enum stmt id, sqlite3_stmt **out)
         if (rc != SQLITE_OK) {
             log_error("msg=\"cannot prepare statement\" path=%s id=%d err=\"%s\"", h->path, (int)id,
                       sqlite3_errmsg(h->db));
-            return sql_err(rc);
+            return meta_sql_err(rc);
         }
     }
     *out = h->stmt[id];
@@ -659,7 +660,7 @@ static int st_done(sqlite3_stmt *s)
     int rc = sqlite3_step(s);
 
     st_reset(s);
-    return rc == SQLITE_DONE ? 0 : sql_err(rc) ? sql_err(rc) : -EINVAL;
+    return rc == SQLITE_DONE ? 0 : meta_sql_err(rc) ? meta_sql_err(rc) : -EINVAL;
 }
 
 /* Step a statement that returns at most one row: 1 with a row (the caller
@@ -671,7 +672,7 @@ static int st_row(sqlite3_stmt *s)
     if (rc == SQLITE_ROW)
         return 1;
     st_reset(s);
-    return rc == SQLITE_DONE ? 0 : sql_err(rc);
+    return rc == SQLITE_DONE ? 0 : meta_sql_err(rc);
 }
 
 static int st_exec(struct db_handle *h, enum stmt id)
@@ -2029,7 +2030,7 @@ static int list_page(struct db_handle *h, struct list_state *s, unsigned want)
     if (rc < 0)
         return rc;
     if (step != SQLITE_ROW && step != SQLITE_DONE)
-        return sql_err(step) ? sql_err(step) : -EINVAL;
+        return meta_sql_err(step) ? meta_sql_err(step) : -EINVAL;
     return again;
 }
 

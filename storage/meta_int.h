@@ -95,4 +95,7 @@ void commit_req_put(struct commit_req *r);
 int meta_batch_run(struct db_pool *p, const struct placement *pl, struct disk_group *dg,
                    struct commit_op *ops);
 
+/* A SQLite result code as 0 or -errno (ERR_CORRUPT for a damaged file). */
+int meta_sql_err(int sqlite_rc);
+
 #endif

@@ -2,8 +2,8 @@
  * copies and tombstone reaping of container and account DB replicas.
  *
  * It knows the schema meta.c creates (docs/on-disk.md) and, like meta.c,
- * includes sqlite3.h; SQLite result codes become -errno in sync_err(). It
- * opens its own short-lived connections instead of meta.c's pool so that a
+ * includes sqlite3.h; SQLite result codes become -errno in meta.c's
+ * meta_sql_err(). It opens its own short-lived connections instead of meta.c's pool so that a
  * separate `swiftlet replicate` process works the same as the server's
  * thread; SQLite's locking (WAL, busy timeout) keeps the two apart, and in
  * one process SQLite shares its locks between connections to one file.
@@ -31,6 +31,7 @@
 #include "../common/hash.h"
 #include "../common/log.h"
 #include "io.h"
+#include "meta_int.h"
 #include "object_sync.h"
 
 #define BUSY_TIMEOUT_MS 10000
@@ -40,34 +41,6 @@ static atomic_bool sync_full = true;
 void dbsync_set_sync(bool on)
 {
     atomic_store(&sync_full, on);
-}
-
-static int sync_err(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_ROW:
-    case SQLITE_DONE:
-        return 0;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return -EBUSY;
-    case SQLITE_NOMEM:
-        return -ENOMEM;
-    case SQLITE_READONLY:
-        return -EROFS;
-    case SQLITE_FULL:
-        return -ENOSPC;
-    case SQLITE_CANTOPEN:
-        return -ENOENT;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return ERR_CORRUPT;
-    case SQLITE_IOERR:
-        return -EIO;
-    default:
-        return -EINVAL;
-    }
 }
 
 /* ---- connections and statements ---- */
@@ -80,14 +53,14 @@ static int db_open(const char *path, sqlite3 **out)
     *out = NULL;
     if (access(path, F_OK) != 0)
         return -errno;
-    rc = sync_err(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL));
+    rc = meta_sql_err(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL));
     if (rc < 0) {
         sqlite3_close(db);
         return rc;
     }
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-    rc = sync_err(sqlite3_exec(db,
+    rc = meta_sql_err(sqlite3_exec(db,
                                atomic_load(&sync_full) ? "PRAGMA synchronous = FULL"
                                                        : "PRAGMA synchronous = NORMAL",
                                NULL, NULL, NULL));
@@ -109,7 +82,7 @@ static int exec(sqlite3 *db, const char *sql)
                  msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
     }
-    return sync_err(rc);
+    return meta_sql_err(rc);
 }
 
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
@@ -119,7 +92,7 @@ static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
     if (rc != SQLITE_OK)
         log_warn("msg=\"cannot prepare statement\" file=%s err=\"%s\"",
                  sqlite3_db_filename(db, "main"), sqlite3_errmsg(db));
-    return sync_err(rc);
+    return meta_sql_err(rc);
 }
 
 /* Step a statement without rows to completion and finalize it. */
@@ -128,7 +101,7 @@ static int run(sqlite3_stmt *s)
     int rc = sqlite3_step(s);
 
     sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : sync_err(rc) ? sync_err(rc) : -EINVAL;
+    return rc == SQLITE_DONE ? 0 : meta_sql_err(rc) ? meta_sql_err(rc) : -EINVAL;
 }
 
 /* Run one statement with an optional int64 ?1; *changes gets the rows it
@@ -228,7 +201,7 @@ static int digest_info(sqlite3 *db, struct md5 *m)
         free(meta);
     }
     sqlite3_finalize(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sync_err(rc);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : meta_sql_err(rc);
 }
 
 static int digest_rows(sqlite3 *db, enum item_kind kind, struct md5 *m)
@@ -247,7 +220,7 @@ static int digest_rows(sqlite3 *db, enum item_kind kind, struct md5 *m)
         for (int i = 0; i < sqlite3_column_count(s); i++)
             md5_col(m, s, i);
     sqlite3_finalize(s);
-    return rc == SQLITE_DONE ? 0 : sync_err(rc);
+    return rc == SQLITE_DONE ? 0 : meta_sql_err(rc);
 }
 
 static const char *reap_sql(enum item_kind kind, bool count)
@@ -272,7 +245,7 @@ static int count_reapable(sqlite3 *db, enum item_kind kind, int64_t before, uint
     if (rc == SQLITE_ROW)
         *out = (uint64_t)sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
-    return rc == SQLITE_ROW ? 0 : sync_err(rc);
+    return rc == SQLITE_ROW ? 0 : meta_sql_err(rc);
 }
 
 int dbsync_digest(const char *path, enum item_kind kind, int64_t reclaim_before, uint8_t out[16],
@@ -354,7 +327,7 @@ static int merge_info(sqlite3 *db)
     rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {     /* the source has no info row: nothing to give */
         sqlite3_finalize(s);
-        return rc == SQLITE_DONE ? 0 : sync_err(rc);
+        return rc == SQLITE_DONE ? 0 : meta_sql_err(rc);
     }
     if (sqlite3_column_type(s, 0) == SQLITE_NULL) {
         sqlite3_finalize(s);
