@@ -624,10 +624,10 @@ enum step obj_put_commit(struct request *r)
     st->w = NULL;   /* freed by abort or commit */
     if (rc == 0)
         rc = record_listing(r, st);
-    pending_clear(&note);
     if (rc == 0 && delete_at_of(&st->meta.headers))
         rc = queue_expiry(r, (const char *const[3]){st->account, st->container, st->object}, 0,
                           delete_at_of(&st->meta.headers), st->ts);
+    pending_clear(&note);   /* listed and queued: a crash has nothing to redo */
     http_date(ts_to_time_ceil(st->ts), date);
     if (rc != 0) {
         resp_errno(r, rc);
@@ -671,7 +671,8 @@ static enum step post_work(struct request *r)
     if (rc == 0 && obj_expired(&m))
         rc = -ENOENT;
     struct pending_note note = {NULL, 0};
-    if (rc == 0 && st->content_type)    /* only a new type changes the listing */
+    /* Only a new type changes the listing, and only X-Delete-At the queue. */
+    if (rc == 0 && (st->content_type || delete_at_of(&st->headers)))
         pending_note(r->srv->pending, &st->pl, st->ts, r->account, r->container, r->object,
                      &note);
     if (rc == 0)
@@ -684,10 +685,10 @@ static enum step post_work(struct request *r)
         rc = db_object_put(r->srv->db, &cpl, &apl, r->container, r->object, st->ts, m.size,
                            st->content_type, m.etag);
     }
-    pending_clear(&note);
     if (rc == 0)
         rc = queue_expiry(r, (const char *const[3]){r->account, r->container, r->object},
                           delete_at_of(&m.headers), delete_at_of(&st->headers), st->ts);
+    pending_clear(&note);
     object_meta_release(&m);
     if (rc != 0)
         resp_errno(r, rc);

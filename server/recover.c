@@ -1,14 +1,18 @@
 /* server/recover.c: setting listing rows from the objects after a crash,
  * for the notes a previous run left in the pending logs (storage/pending.h). */
 #include <errno.h>
+#include <stdlib.h>
 
+#include "../common/kv.h"
 #include "../common/log.h"
+#include "../replication/expirer.h"
 #include "../storage/object.h"
 #include "../storage/pending.h"
 #include "recover.h"
 
-/* Make the listing row of one noted object match what its replicas hold
- * now: the newest version, a tombstone, or (nothing written) no change. */
+/* Make the listing row (and the expirer queue entry) of one noted object
+ * match what its replicas hold now: the newest version, a tombstone, or
+ * (nothing written) no change. */
 static int recover_one(const struct pending_update *u, void *arg)
 {
     struct server *srv = arg;
@@ -24,6 +28,12 @@ static int recover_one(const struct pending_update *u, void *arg)
         int64_t ts = m.meta_timestamp == u->ts ? u->ts : m.timestamp;
         rc = db_object_put(srv->db, &cpl, &apl, u->container, u->object, ts, m.size,
                            m.content_type, m.etag);
+        /* ...and an X-Delete-At it carries is in the expirer's queue. */
+        const char *at_s = kv_get(&m.headers, "X-Delete-At");
+        long long at = at_s ? strtoll(at_s, NULL, 10) : 0;
+        if (rc == 0 && at > 0)
+            rc = expirer_queue_add(srv->cluster, srv->db, at, u->account, u->container,
+                                   u->object, m.meta_timestamp);
     } else if (rc == ERR_DELETED) {
         rc = db_object_delete(srv->db, &cpl, &apl, u->container, u->object, m.timestamp);
     }
