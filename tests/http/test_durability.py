@@ -309,6 +309,12 @@ def _check_mixed(s, url, tok, model, data_dir):
         # the listing agrees with the object, in-flight writes included
         assert listed.get(name, "gone") == state, (name, listed.get(name),
                                                     state)
+    # container and account counts agree with the objects too (the replay
+    # rolls the containers it touched up into the account)
+    n_live = sum(1 for v in seen.values() if v != "gone")
+    assert s.head(url).headers["X-Container-Object-Count"] == str(n_live)
+    account = url.rsplit("/", 1)[0]
+    assert s.head(account).headers["X-Account-Object-Count"] == str(n_live)
     # what was in flight has settled one way or the other
     model.acked.update(seen)
     model.in_flight.clear()
