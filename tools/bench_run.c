@@ -9,8 +9,8 @@
  * GET, HEAD and DELETE pick objects this run wrote: every PUT that got a
  * 2xx joins the "alive" set (swap-remove array, O(1) add and remove); a
  * DELETE takes its object out when it starts (and puts it back if it was
- * not deleted), preferring one no read is in flight on, so reads of a run
- * do not 404 on its own deletes. */
+ * not deleted), and only one no read is in flight on, so the reads of a
+ * run never 404 on its own deletes. */
 #define _POSIX_C_SOURCE 200809L
 #include <curl/curl.h>
 #include <errno.h>
@@ -107,6 +107,17 @@ static size_t body_cb(char *p, size_t size, size_t n, void *ud)
     }
     s->up_off += done;
     return done;
+}
+
+/* Rewind for curl, which resends a body when a kept-alive connection turns
+ * out to have been closed before any answer (as every client does). */
+static int body_seek_cb(void *ud, curl_off_t offset, int origin)
+{
+    struct slot *s = ud;
+    if (origin != SEEK_SET || offset < 0 || (uint64_t)offset > s->e->o->size)
+        return CURL_SEEKFUNC_CANTSEEK;
+    s->up_off = (uint64_t)offset;
+    return CURL_SEEKFUNC_OK;
 }
 
 static size_t no_body_cb(char *p, size_t size, size_t n, void *ud)
@@ -230,17 +241,20 @@ static uint64_t new_object(struct engine *e)
     return e->n_objs++;
 }
 
-/* An alive object for a DELETE, preferring one without reads in flight. */
-static uint64_t pick_victim(struct engine *e)
+/* An alive object for a DELETE with no read in flight, so the run's own
+ * reads never 404; false when a few random picks find none. */
+static bool pick_victim(struct engine *e, uint64_t *id)
 {
-    uint64_t id = e->alive[rnd(e) % e->n_alive];
-    for (int tries = 0; tries < 8 && e->objs[id].readers; tries++)
-        id = e->alive[rnd(e) % e->n_alive];
-    return id;
+    for (int tries = 0; tries < 8; tries++) {
+        *id = e->alive[rnd(e) % e->n_alive];
+        if (e->objs[*id].readers == 0)
+            return true;
+    }
+    return false;
 }
 
 /* Choose the next op by weight and its target; reads and deletes become
- * PUTs while nothing is written yet. */
+ * PUTs while nothing (or nothing idle, for a delete) is written yet. */
 static void choose(struct engine *e, struct slot *s)
 {
     uint64_t r = rnd(e) % e->weight_total;
@@ -249,14 +263,13 @@ static void choose(struct engine *e, struct slot *s)
         r -= e->o->weights[op++];
     if (op != BENCH_PUT && op != BENCH_LIST && e->n_alive == 0)
         op = BENCH_PUT;
+    if (op == BENCH_DELETE && !pick_victim(e, &s->target))
+        op = BENCH_PUT;
     s->op = (enum bench_op)op;
     switch (s->op) {
     case BENCH_PUT: s->target = new_object(e); break;
     case BENCH_LIST: s->target = rnd(e) % e->o->containers; break;
-    case BENCH_DELETE:
-        s->target = pick_victim(e);
-        alive_remove(e, s->target);
-        break;
+    case BENCH_DELETE: alive_remove(e, s->target); break;
     default:
         s->target = e->alive[rnd(e) % e->n_alive];
         e->objs[s->target].readers++;
@@ -297,6 +310,8 @@ static void slot_start(struct engine *e, struct slot *s, uint64_t now)
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, body_cb);
         curl_easy_setopt(c, CURLOPT_READDATA, s);
+        curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, body_seek_cb);
+        curl_easy_setopt(c, CURLOPT_SEEKDATA, s);
         curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)e->o->size);
         break;
     case BENCH_HEAD: curl_easy_setopt(c, CURLOPT_NOBODY, 1L); break;
