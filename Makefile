@@ -15,7 +15,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 PYTEST   := /usr/bin/python3 -m pytest
 
-PKGS     := libmicrohttpd sqlite3 libcrypto liburing jansson inih libisal libarchive
+PKGS     := libmicrohttpd sqlite3 libcrypto liburing jansson inih libisal libarchive libcurl
 WARN     := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Wformat=2 -Wwrite-strings -Wundef \
             -Werror=implicit-function-declaration -Werror=deprecated-declarations
@@ -27,7 +27,7 @@ CFLAGS_ALL = $(WARN) $(OPT) -D_GNU_SOURCE -MMD -MP $(EXTRA_CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread $(EXTRA_LDFLAGS)
 
-LIB_SRC  := $(sort $(wildcard common/*.c storage/*.c replication/*.c server/*.c))
+LIB_SRC  := $(sort $(wildcard common/*.c storage/*.c replication/*.c server/*.c tools/*.c))
 LIB_SRC  := $(filter-out server/main.c,$(LIB_SRC))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))

@@ -5,10 +5,10 @@
 set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libmicrohttpd-dev libsqlite3-dev libssl-dev liburing-dev
-            libjansson-dev libinih-dev libarchive-dev libisal-dev)
+            libjansson-dev libinih-dev libarchive-dev libisal-dev libcurl4-openssl-dev)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-swiftclient python3-requests
-           clang libclang-rt-14-dev curl)
-bench_pkgs=(wrk curl nginx-full python3 gcc)
+           clang libclang-rt-14-dev curl gnuplot-nox)
+bench_pkgs=(wrk curl nginx-full python3 gcc gnuplot-nox)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in

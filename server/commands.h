@@ -42,4 +42,8 @@ int cmd_replicate(struct command_ctx *ctx);
 /* `swiftlet status`: probe every disk group and print its state, free
  * space and errors; 0 when a write quorum is usable, else 1. */
 int cmd_status(struct command_ctx *ctx);
+
+/* `swiftlet bench --auth URL ...`: the load generator (tools/bench.h);
+ * parses its own options from ctx->argv (cmd_bench.c). */
+int cmd_bench(struct command_ctx *ctx);
 #endif

@@ -57,6 +57,7 @@ static const struct command {
     {"expire", cmd_expire},
     {"replicate", cmd_replicate},
     {"status", cmd_status},
+    {"bench", cmd_bench},
     {NULL, NULL},
 };
 
@@ -79,6 +80,7 @@ static void usage(FILE *out)
             "       swiftlet status [-c FILE | --data DIR]   health of each disk group\n"
             "       swiftlet --dump-config [-c FILE] | --config-docs | --version | --help\n"
             "       swiftlet replicate [-c FILE | --data DIR] [--once]\n"
+            "       swiftlet bench --auth URL --user ACCOUNT:USER --key KEY [...] (bench --help)\n"
             "\n"
             "  serve          run from an INI config (-c) or a data directory (--data) whose\n"
             "                 N disk groups (default 3) are created on first start\n"
@@ -131,6 +133,14 @@ static int parse_args(int argc, char **argv, struct options *opts, struct config
     size_t n_users = 0;
     const char *log_level = NULL;
     int c;
+    /* bench parses its own options (server/cmd_bench.c): it gets every
+     * argument after the command word, unseen by the getopt below. */
+    if (argc > 1 && strcmp(argv[1], "bench") == 0) {
+        opts->command = argv[1];
+        opts->n_args = argc - 2;
+        opts->args = argv + 2;
+        return -1;
+    }
     while ((c = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': opts->config_file = optarg; break;
