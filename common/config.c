@@ -698,7 +698,7 @@ static void put_cell(FILE *out, const char *s)
 static void doc_option(const struct config_opt *o, FILE *out)
 {
     if (o->type == OPT_TIERS)
-        fprintf(out, "| `%s<N>` | `%s0 = %s`", o->key, o->key, o->def);
+        fprintf(out, "| `%s<N>` | `%s0` = `%s`", o->key, o->key, o->def);
     else
         fprintf(out, "| `%s` | ", o->key);
     if (o->type == OPT_LIST || o->type == OPT_USER || o->type == OPT_ACCT_RATE)
