@@ -1017,6 +1017,7 @@ void http_stop(struct http_server *hs)
         pthread_join(hs->workers[i], NULL);
     if (hs->daemon)
         MHD_stop_daemon(hs->daemon);
+    wakeup_free(hs->timer);   /* MHD threads may call wakeup_at until here */
     pthread_mutex_destroy(&hs->lock);
     pthread_cond_destroy(&hs->cond);
     free(hs->workers);

@@ -167,10 +167,19 @@ void wakeup_stop(struct wakeup *w)
     if (!w)
         return;
     pthread_mutex_lock(&w->lock);
+    bool joined = w->stopping;
     w->stopping = true;
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
-    pthread_join(w->thread, NULL);
+    if (!joined)
+        pthread_join(w->thread, NULL);
+}
+
+void wakeup_free(struct wakeup *w)
+{
+    if (!w)
+        return;
+    wakeup_stop(w);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
     free(w->heap);

@@ -26,8 +26,12 @@ int wakeup_at(struct wakeup *w, uint64_t when_ns, void (*fire)(void *arg),
 /* Entries waiting now. */
 size_t wakeup_pending(struct wakeup *w);
 /* Fire every waiting entry at once (a server that stops must not leave a
- * connection suspended), stop the thread and free everything. NULL is a
- * no-op. */
+ * connection suspended) and stop the thread; later wakeup_at calls answer
+ * -ESHUTDOWN, so threads that may still call it are safe until
+ * wakeup_free. NULL is a no-op. */
 void wakeup_stop(struct wakeup *w);
+/* Free a stopped (or never used) timer; nobody may call wakeup_at any more.
+ * NULL is a no-op. */
+void wakeup_free(struct wakeup *w);
 
 #endif

@@ -3,6 +3,7 @@
  * server/wakeup.c (timers fire in deadline order, and all at once on stop)
  * and the [ratelimit] options of common/config.c. Expected numbers follow
  * swift/common/middleware/ratelimit.py (get_maxrate, _get_sleep_time). */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -253,6 +254,9 @@ static void test_wakeup_order_and_stop(void **state)
     wakeup_stop(w);   /* the one an hour away fires now */
     assert_int_equal(fired.n, 6);
     assert_int_equal(fired.order[5], 5);
+    assert_int_equal(wakeup_at(w, now, note, NULL, &ids[6]), -ESHUTDOWN);
+    wakeup_free(w);
+    assert_int_equal(fired.n, 6);
 }
 
 int main(void)
