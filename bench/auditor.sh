@@ -12,7 +12,8 @@
 # off,on then on,off alternately, and the rates are averaged. The auditor
 # alone at its default rate costs ~3% of one core (`/usr/bin/time swiftlet
 # audit --once`), so on a busy machine the ratio is mostly noise: run it on
-# a quiet one.
+# a quiet one. swiftlet runs with --no-ratelimit (raw speed, not the
+# per-container write limit).
 #
 # Knobs: BENCH_DURATION (s per run, 10), BENCH_ROUNDS (2), BENCH_PORT (8183),
 #        AUDIT_MIB (400), BENCH_CONNS (16), SHARED_BENCH (../shared/bench).
@@ -39,7 +40,7 @@ start() {   # start AUDITOR_ENABLED
     printf '[auditor]\nenabled = %s\ninterval = 1\n[expirer]\nenabled = false\n' "$1" \
         >"$data/swiftlet.ini"
     "$bin" serve -c "$data/swiftlet.ini" --data "$data/d" --listen "127.0.0.1:$port" \
-        --user test:tester:testing:admin --log-level warn 2>>"$data/log" &
+        --user test:tester:testing:admin --log-level warn --no-ratelimit 2>>"$data/log" &
     pid=$!
     for _ in $(seq 200); do
         curl -fs "$base/healthcheck" >/dev/null && return 0

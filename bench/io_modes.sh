@@ -3,6 +3,7 @@
 # synchronous fallback ([storage] io = sync: the same work, one call at a
 # time), side by side in one run with ../shared/bench/compare.sh:
 # 4 KiB PUT rate (put16) and 256 MiB PUT/GET throughput (large).
+# swiftlet runs with --no-ratelimit: raw speed, not the per-container limit.
 # Knobs: BENCH_DURATION (s per phase, 10), BENCH_PHASES (put16,large),
 #        SHARED_BENCH (../shared/bench).
 set -euo pipefail
@@ -17,7 +18,7 @@ start() {   # start MODE PORT -> data dir on stdout
     conf=$data.conf
     printf '[server]\nlog_level = warn\n[storage]\nio = %s\n' "$mode" >"$conf"
     "$bin" serve -c "$conf" --data "$data" --listen "127.0.0.1:$port" \
-        --user test:tester:testing:admin >/dev/null 2>&1 &
+        --user test:tester:testing:admin --no-ratelimit >/dev/null 2>&1 &
     echo "$! $data"
 }
 

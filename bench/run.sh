@@ -3,6 +3,8 @@
 #   1. start to first served request, idle RSS (bench/startup.py)
 #   2. ../shared/bench/compare.sh: swiftlet and nginx serving plain files (the
 #      ceiling) side by side, phase by phase, so ratios share the machine's noise.
+# swiftlet runs with --no-ratelimit: these are raw speeds, not the 100 writes/s
+# per container limit (bench/ratelimit.sh measures that).
 # Knobs: BENCH_PHASES (default cput,put16,put1,fill,list,get,head,large),
 #        BENCH_DURATION (s per phase, 10), BENCH_PORT (8181), NGINX_PORT (8095),
 #        SHARED_BENCH (../shared/bench).
@@ -19,7 +21,7 @@ echo "== start-up and memory"
 
 data=$(mktemp -d /tmp/swiftlet-bench.XXXXXX)
 "$bin" serve --data "$data" --listen "127.0.0.1:$port" --user test:tester:testing:admin \
-    --log-level warn &
+    --log-level warn --no-ratelimit &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"; "$shared/nginx-ref.sh" stop >/dev/null 2>&1 || true' EXIT
 for _ in $(seq 100); do

@@ -7,7 +7,8 @@
 # 4 KiB objects; keeps those with no replica on dg4; measures their GET rate
 # with wrk (../shared/bench/swiftbench.lua), then again while every I/O call
 # on dg4 sleeps SLOW_DELAY_MS first (alternating the two); prints the rates
-# and the ratio. Run it on a quiet machine: on a busy one the noise is larger
+# and the ratio. swiftlet runs with --no-ratelimit (raw speed, not the
+# per-container write limit). Run it on a quiet machine: on a busy one the noise is larger
 # than the effect.
 #
 #   bench/slow_dg.sh                 # defaults below
@@ -51,7 +52,7 @@ URL=http://127.0.0.1:$PORT
 printf '[server]\naccess_log = false\n' > "$TMP/conf"
 SWIFTLET_FAULTS=$TMP/faults LD_PRELOAD=$FI "$BIN" serve -c "$TMP/conf" --data "$DATA" \
     --disk-groups 4 --listen "127.0.0.1:$PORT" --user test:tester:testing:admin \
-    --log-level warn 2> "$TMP/log" &
+    --log-level warn --no-ratelimit 2> "$TMP/log" &
 PID=$!
 for _ in $(seq 100); do
     curl -sf "$URL/healthcheck" >/dev/null 2>&1 && break

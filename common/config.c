@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@ enum opt_type {
     OPT_U64,      /* uint64_t */
     OPT_LIST,     /* repeatable; disk_groups / n_disk_groups */
     OPT_USER,     /* repeatable; users / n_users via config_add_user */
+    OPT_DOUBLE,   /* double in min..max */
+    OPT_TIERS,    /* key prefix + size: container_ratelimits (struct config_rate) */
+    OPT_ACCT_RATE,    /* repeatable ACCOUNT:RATE: account_container_ratelimits */
 };
 
 struct config_opt {
@@ -40,9 +44,13 @@ struct config_opt {
 #define BOOL(s, k, d, f, doc) {s, k, OPT_BOOL, d, 0, 0, NULL, OFF(f), doc}
 #define UINT(s, k, d, lo, hi, f, doc) {s, k, OPT_UINT, d, lo, hi, NULL, OFF(f), doc}
 #define U64(s, k, d, lo, hi, f, doc) {s, k, OPT_U64, d, lo, hi, NULL, OFF(f), doc}
+#define DBL(s, k, d, lo, hi, f, doc) {s, k, OPT_DOUBLE, d, lo, hi, NULL, OFF(f), doc}
 
 static const char SRV[] = "server", STO[] = "storage", CON[] = "swift-constraints",
-                  AUT[] = "auth", AUD[] = "auditor", EXP[] = "expirer", REP[] = "replicator";
+                  AUT[] = "auth", AUD[] = "auditor", EXP[] = "expirer", REP[] = "replicator",
+                  RL[] = "ratelimit";
+/* The size tiers' key prefix: container_ratelimit_<N>. */
+static const char TIER_PREFIX[] = "container_ratelimit_";
 
 static const struct config_opt options[] = {
     STR(SRV, "listen", "127.0.0.1:8080", listen, "address and port to serve HTTP on (HOST:PORT)"),
@@ -122,6 +130,31 @@ static const struct config_opt options[] = {
          "an unhealthy one comes back to use at the first probe that passes"),
     UINT("health", "min_free_percent", "1", 0, 99, health_min_free_percent,
          "a disk group with less free space than this is `full` and takes no new writes"),
+
+    BOOL(RL, "enabled", "true", ratelimit_enabled,
+         "limit object writes per container (`--no-ratelimit` turns it off)"),
+    CHOICE(RL, "mode", "swift", "swift|reject", ratelimit_mode,
+           "`swift`: delay an over-limit write, `498 Rate Limited` past max_sleep_time_seconds; "
+           "`reject`: answer `429 Too Many Requests` with `Retry-After` at once"),
+    {RL, TIER_PREFIX, OPT_TIERS, "100", 0, 1000000, NULL, OFF(container_ratelimits),
+     "object PUT/POST/DELETE/COPY per second per container holding N or more objects; rates "
+     "between two sizes are interpolated linearly (as Swift); 0 means no limit"},
+    {RL, "account_container_ratelimit", OPT_ACCT_RATE, NULL, 0, 1000000, NULL,
+     OFF(account_container_ratelimits),
+     "`ACCOUNT:RATE`: writes per second per container for one account's containers, "
+     "whatever their size (`AUTH_test:20`); 0 means no limit"},
+    DBL(RL, "account_ratelimit", "0", 0, 1000000, account_ratelimit,
+        "container PUT/DELETE per second per account (Swift's); 0 means no limit"),
+    DBL(RL, "max_sleep_time_seconds", "60", 0, 86400, max_sleep_time_seconds,
+        "a write that would wait longer is answered `498 Rate Limited` (swift mode)"),
+    DBL(RL, "log_sleep_time_seconds", "0", 0, 86400, log_sleep_time_seconds,
+        "log delays longer than this; 0 means never"),
+    UINT(RL, "rate_buffer_seconds", "5", 0, 3600, rate_buffer_seconds,
+         "seconds of unused rate an idle container may catch up on in a burst"),
+    UINT(RL, "clock_accuracy", "1000", 1, 1000000000, clock_accuracy,
+         "ticks per second of the limiter's clock (Swift's; no rate should exceed it)"),
+    BOOL(RL, "exempt_empty_containers", "false", exempt_empty_containers,
+         "never limit a container holding 0 objects, as Swift does (Cloud Files does not)"),
 };
 
 static const struct {
@@ -137,15 +170,30 @@ static const struct {
     {REP, "The replicator: restores missing replicas, moves handoffs home, reaps tombstones."},
     {"health", "Disk group health: probes that take failed disk groups out of use and bring "
                "them back."},
+    {RL, "Per-container write throttling, after Swift's ratelimit middleware (same option "
+         "names and meanings); 100 writes/s per container by default, as Cloud Files."},
 };
 
 #define FIELD(c, o, type) ((type *)(void *)((char *)(c) + (o)->off))
 #define CFIELD(c, o, type) ((const type *)(const void *)((const char *)(c) + (o)->off))
 
+/* Does key name a size tier: TIER_PREFIX followed by decimal digits? */
+static bool is_tier_key(const char *key)
+{
+    size_t n = strlen(TIER_PREFIX);
+
+    if (strncasecmp(key, TIER_PREFIX, n) != 0 || !key[n])
+        return false;
+    return strspn(key + n, "0123456789") == strlen(key + n);
+}
+
 static const struct config_opt *find_opt(const char *section, const char *key)
 {
     for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
-        if (strcasecmp(options[i].section, section) == 0 && strcasecmp(options[i].key, key) == 0)
+        if (strcasecmp(options[i].section, section) != 0)
+            continue;
+        if (options[i].type == OPT_TIERS ? is_tier_key(key)
+                                         : strcasecmp(options[i].key, key) == 0)
             return &options[i];
     }
     return NULL;
@@ -247,6 +295,89 @@ static int set_string(struct config *c, const struct config_opt *o, const char *
     return 0;
 }
 
+/* A finite number in o->min..o->max ("2.5", "100"). */
+static int parse_double(const struct config_opt *o, const char *value, double *out, char *err,
+                        size_t errlen)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(value, &end);
+    if (errno || end == value || *end || !isfinite(v) || v < (double)o->min ||
+        v > (double)o->max) {
+        set_err(err, errlen, "invalid value '%s' for key '%s' in [%s]: expected a number in "
+                "%llu..%llu", value, o->key, o->section, (unsigned long long)o->min,
+                (unsigned long long)o->max);
+        return -EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+/* container_ratelimit_<size> = rate: insert in size order, replacing a
+ * tier of the same size; the first one set replaces the default tier. */
+static int set_tier(struct config *c, const struct config_opt *o, const char *key,
+                    const char *value, char *err, size_t errlen)
+{
+    struct config_rate t;
+    size_t i;
+
+    if (parse_u64(key + strlen(TIER_PREFIX), &t.size)) {
+        set_err(err, errlen, "invalid size in key '%s' in [%s]", key, o->section);
+        return -EINVAL;
+    }
+    if (parse_double(o, value, &t.rate, err, errlen))
+        return -EINVAL;
+    if (c->container_ratelimits_default) {
+        c->n_container_ratelimits = 0;
+        c->container_ratelimits_default = false;
+    }
+    for (i = 0; i < c->n_container_ratelimits && c->container_ratelimits[i].size < t.size; i++)
+        ;
+    if (i < c->n_container_ratelimits && c->container_ratelimits[i].size == t.size) {
+        c->container_ratelimits[i] = t;
+        return 0;
+    }
+    c->container_ratelimits = xrealloc(c->container_ratelimits,
+                                       (c->n_container_ratelimits + 1) * sizeof(t));
+    memmove(&c->container_ratelimits[i + 1], &c->container_ratelimits[i],
+            (c->n_container_ratelimits - i) * sizeof(t));
+    c->container_ratelimits[i] = t;
+    c->n_container_ratelimits++;
+    return 0;
+}
+
+/* account_container_ratelimit = ACCOUNT:RATE (split at the last ':'); a
+ * second entry for the same account replaces the first. */
+static int add_account_rate(struct config *c, const struct config_opt *o, const char *value,
+                            char *err, size_t errlen)
+{
+    const char *colon = strrchr(value, ':');
+    struct config_account_rate a;
+
+    if (!colon || colon == value) {
+        set_err(err, errlen, "invalid value '%s' for key '%s' in [%s]: expected ACCOUNT:RATE",
+                value, o->key, o->section);
+        return -EINVAL;
+    }
+    if (parse_double(o, colon + 1, &a.rate, err, errlen))
+        return -EINVAL;
+    a.account = xstrndup(value, (size_t)(colon - value));
+    for (size_t i = 0; i < c->n_account_container_ratelimits; i++) {
+        if (strcmp(c->account_container_ratelimits[i].account, a.account) == 0) {
+            free(a.account);
+            c->account_container_ratelimits[i].rate = a.rate;
+            return 0;
+        }
+    }
+    c->account_container_ratelimits =
+        xrealloc(c->account_container_ratelimits,
+                 (c->n_account_container_ratelimits + 1) * sizeof(a));
+    c->account_container_ratelimits[c->n_account_container_ratelimits++] = a;
+    return 0;
+}
+
 static int add_disk_group(struct config *c, const struct config_opt *o, const char *value,
                           char *err, size_t errlen)
 {
@@ -295,6 +426,12 @@ static int apply(struct config *c, const char *section, const char *key, const c
             return -EINVAL;
         }
         return 0;
+    case OPT_DOUBLE:
+        return parse_double(o, value, FIELD(c, o, double), err, errlen);
+    case OPT_TIERS:
+        return set_tier(c, o, key, value, err, errlen);
+    case OPT_ACCT_RATE:
+        return add_account_rate(c, o, value, err, errlen);
     }
     return -EINVAL;
 }
@@ -305,10 +442,14 @@ void config_init(struct config *c)
     for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
         const struct config_opt *o = &options[i];
 
-        /* The defaults are in the table and valid by construction. */
-        if (o->def && apply(c, o->section, o->key, o->def, NULL, 0))
+        /* The defaults are in the table and valid by construction; a tier
+         * default is the tier of size 0. */
+        const char *key = o->type == OPT_TIERS ? "container_ratelimit_0" : o->key;
+
+        if (o->def && apply(c, o->section, key, o->def, NULL, 0))
             abort();
     }
+    c->container_ratelimits_default = true;
 }
 
 void config_release(struct config *c)
@@ -326,6 +467,10 @@ void config_release(struct config *c)
         free(c->users[i].key);
     }
     free(c->users);
+    free(c->container_ratelimits);
+    for (size_t i = 0; i < c->n_account_container_ratelimits; i++)
+        free(c->account_container_ratelimits[i].account);
+    free(c->account_container_ratelimits);
     memset(c, 0, sizeof(*c));
 }
 
@@ -477,8 +622,13 @@ static void format_value(const struct config *c, const struct config_opt *o, cha
     case OPT_U64:
         snprintf(out, outlen, "%llu", (unsigned long long)*CFIELD(c, o, uint64_t));
         break;
+    case OPT_DOUBLE:
+        snprintf(out, outlen, "%g", *CFIELD(c, o, double));
+        break;
     case OPT_LIST:
     case OPT_USER:
+    case OPT_TIERS:
+    case OPT_ACCT_RATE:
         out[0] = '\0';
         break;
     }
@@ -502,6 +652,17 @@ static void dump_option(const struct config *c, const struct config_opt *o, FILE
                     u->admin ? ":admin" : "");
         }
         if (!c->n_users)
+            fprintf(out, ";%s =\n", o->key);
+    } else if (o->type == OPT_TIERS) {
+        for (size_t i = 0; i < c->n_container_ratelimits; i++)
+            fprintf(out, "%s%llu = %g\n", TIER_PREFIX,
+                    (unsigned long long)c->container_ratelimits[i].size,
+                    c->container_ratelimits[i].rate);
+    } else if (o->type == OPT_ACCT_RATE) {
+        for (size_t i = 0; i < c->n_account_container_ratelimits; i++)
+            fprintf(out, "%s = %s:%g\n", o->key, c->account_container_ratelimits[i].account,
+                    c->account_container_ratelimits[i].rate);
+        if (!c->n_account_container_ratelimits)
             fprintf(out, ";%s =\n", o->key);
     } else if (o->type == OPT_STRING) {
         fprintf(out, "%s = %s\n", o->key, *CFIELD(c, o, char *) ? *CFIELD(c, o, char *) : "");
@@ -536,18 +697,22 @@ static void put_cell(FILE *out, const char *s)
 
 static void doc_option(const struct config_opt *o, FILE *out)
 {
-    fprintf(out, "| `%s` | ", o->key);
-    if (o->type == OPT_LIST || o->type == OPT_USER)
-        fputs("*(none)*", out);
-    else if (o->def && *o->def)
-        fprintf(out, "`%s`", o->def);
+    if (o->type == OPT_TIERS)
+        fprintf(out, "| `%s<N>` | `%s0` = `%s`", o->key, o->key, o->def);
     else
+        fprintf(out, "| `%s` | ", o->key);
+    if (o->type == OPT_LIST || o->type == OPT_USER || o->type == OPT_ACCT_RATE)
+        fputs("*(none)*", out);
+    else if (o->type != OPT_TIERS && o->def && *o->def)
+        fprintf(out, "`%s`", o->def);
+    else if (o->type != OPT_TIERS)
         fputs("*(empty)*", out);
     fputs(" | ", out);
     put_cell(out, o->doc);
-    if (o->type == OPT_LIST || o->type == OPT_USER)
+    if (o->type == OPT_LIST || o->type == OPT_USER || o->type == OPT_ACCT_RATE ||
+        o->type == OPT_TIERS)
         fputs(" (repeatable)", out);
-    else if (o->type == OPT_UINT || o->type == OPT_U64)
+    else if (o->type == OPT_UINT || o->type == OPT_U64 || o->type == OPT_DOUBLE)
         fprintf(out, " (%llu..%llu)", (unsigned long long)o->min, (unsigned long long)o->max);
     else if (o->type == OPT_BOOL)
         fputs(" (true/false)", out);

@@ -22,6 +22,18 @@ struct config_user {
     bool admin;
 };
 
+/* A size tier of the [ratelimit] section: container_ratelimit_<size> = rate. */
+struct config_rate {
+    uint64_t size;     /* objects in the container */
+    double rate;       /* writes per second; 0 = unlimited */
+};
+
+/* [ratelimit] account_container_ratelimit = ACCOUNT:RATE. */
+struct config_account_rate {
+    char *account;     /* "AUTH_test" */
+    double rate;       /* writes per second per container; 0 = unlimited */
+};
+
 /* After config_init every char * field is a heap string, never NULL ("" when
  * unset). INI keys are the field names except: disk_group -> disk_groups,
  * io -> io_mode, user -> users, and the [auditor], [expirer] and [replicator]
@@ -84,6 +96,21 @@ struct config {
     /* [health] */
     unsigned health_probe_interval_ms;
     unsigned health_min_free_percent;
+
+    /* [ratelimit] (enabled -> ratelimit_enabled, mode -> ratelimit_mode) */
+    bool ratelimit_enabled;
+    char *ratelimit_mode;                 /* "swift" (delay, then 498) or "reject" (429) */
+    double account_ratelimit;             /* container PUT/DELETE per account; 0 = off */
+    double max_sleep_time_seconds;
+    double log_sleep_time_seconds;        /* 0 = never log */
+    unsigned rate_buffer_seconds;
+    unsigned clock_accuracy;              /* ticks per second of the running time */
+    bool exempt_empty_containers;         /* Swift: no limit on a 0-object container */
+    struct config_rate *container_ratelimits;   /* sorted by size, sizes unique */
+    size_t n_container_ratelimits;
+    bool container_ratelimits_default;    /* still the default tier (replaced on first set) */
+    struct config_account_rate *account_container_ratelimits;
+    size_t n_account_container_ratelimits;
 };
 
 /* Fill every field with its default (no disk groups, no users). */

@@ -12,7 +12,9 @@
  *   NEW -> (start) -> BODY -> (end) -> READY -> QUEUED
  *              \-> DEFERRED -> READY      \-> DEFERRED -> READY
  * A request whose response is decided before its body has arrived moves to
- * READY and the rest of the body is discarded. */
+ * READY and the rest of the body is discarded. A write the rate limiter
+ * delays (server/ratelimit.h) goes NEW -> THROTTLED -> WOKEN -> (start):
+ * suspended, with no thread, until a timer (server/wakeup.h) resumes it. */
 #include "http.h"
 
 #include <errno.h>
@@ -37,12 +39,15 @@
 #include "info.h"
 #include "metrics.h"
 #include "path.h"
+#include "ratelimit.h"
+#include "wakeup.h"
 
 /* Bodies up to this size are read and sent with their headers in one write;
  * larger ones go out with sendfile, never through user space. */
 #define SMALL_BODY_MAX (64 * 1024)
 
-enum phase { PH_NEW, PH_BODY, PH_DEFER_PENDING, PH_DEFERRED, PH_READY, PH_QUEUED };
+enum phase { PH_NEW, PH_BODY, PH_DEFER_PENDING, PH_DEFERRED, PH_READY, PH_QUEUED,
+             PH_THROTTLED, PH_WOKEN };
 
 struct http_conn {
     struct request req;
@@ -56,6 +61,7 @@ struct http_conn {
     enum phase phase;
     enum step (*work)(struct request *r);
     struct http_conn *next_job;    /* worker queue link */
+    uint64_t wake_ns;              /* PH_THROTTLED: mono_ns() to start at */
 };
 
 struct http_server {
@@ -68,6 +74,7 @@ struct http_server {
     pthread_cond_t cond;
     struct http_conn *queue_head, *queue_tail;
     bool stopping;
+    struct wakeup *timer;          /* resumes rate-limited requests */
 };
 
 /* ------------------------------------------------------------------ */
@@ -640,6 +647,14 @@ static enum step route_api(struct http_conn *hc, const char *path)
         resp_header(r, "Allow", handler_allow(level));
         return STEP_RESPOND;
     }
+    uint64_t wait_ns;
+    if (!ratelimit_admit(r->srv->ratelimit, r, &wait_ns))
+        return STEP_RESPOND;
+    if (wait_ns > 0) {
+        hc->wake_ns = mono_ns() + wait_ns;
+        hc->phase = PH_THROTTLED;
+        return STEP_DEFER;
+    }
     return hc->ops->start(r);
 }
 
@@ -724,8 +739,8 @@ static void setup_request(struct http_conn *hc, const char *method)
 /* Apply a handler's step to the phase machine. */
 static void apply_step(struct http_conn *hc, enum step s)
 {
-    if (hc->phase == PH_DEFER_PENDING)
-        return; /* req_defer() was called */
+    if (hc->phase == PH_DEFER_PENDING || hc->phase == PH_THROTTLED)
+        return; /* req_defer() was called, or the rate limiter delays it */
     if (s == STEP_BODY) {
         hc->phase = PH_BODY;
         return;
@@ -735,6 +750,33 @@ static void apply_step(struct http_conn *hc, enum step s)
         resp_error(&hc->req, 500, NULL);
     }
     hc->phase = PH_READY;
+}
+
+static void throttle_arm(void *arg)
+{
+    struct http_conn *hc = arg;
+    MHD_suspend_connection(hc->mhd);
+}
+
+static void throttle_fire(void *arg)
+{
+    struct http_conn *hc = arg;
+    hc->phase = PH_WOKEN;
+    MHD_resume_connection(hc->mhd);
+}
+
+/* Suspend a delayed request until its time; MHD then repeats its first
+ * call, where on_request starts the handler. false when the server is
+ * stopping: the caller starts it at once. */
+static bool throttle(struct http_conn *hc)
+{
+    return wakeup_at(hc->hs->timer, hc->wake_ns, throttle_fire, throttle_arm, hc) == 0;
+}
+
+static void start_after_wait(struct http_conn *hc)
+{
+    hc->phase = PH_NEW;
+    apply_step(hc, hc->ops->start(&hc->req));
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const char *url,
@@ -752,6 +794,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
     if (first_call) {
         setup_request(hc, method);
         apply_step(hc, route(hc));
+        if (hc->phase == PH_THROTTLED) {
+            if (throttle(hc))
+                return MHD_YES;    /* suspended until its time */
+            start_after_wait(hc);  /* the server is stopping */
+        }
+    } else if (hc->phase == PH_WOKEN) {
+        /* Resumed after its wait, MHD repeats its first call. */
+        first_call = true;
+        start_after_wait(hc);
     } else if (*upload_data_size > 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
@@ -907,8 +958,15 @@ int http_start(struct http_server **out, struct server *srv, const char *where)
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     getsockname(fd, (struct sockaddr *)&ss, &sl);
+    struct wakeup *timer;
+    rc = wakeup_start(&timer);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
 
     struct http_server *hs = xcalloc(1, sizeof(*hs));
+    hs->timer = timer;
     hs->srv = srv;
     hs->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                               : ((struct sockaddr_in *)&ss)->sin_port);
@@ -947,8 +1005,10 @@ void http_stop(struct http_server *hs)
 {
     if (!hs)
         return;
-    /* Workers finish the jobs they hold (resuming their connections) before
-     * the daemon stops: MHD must not stop with suspended connections. */
+    /* Delayed writes start now, and workers finish the jobs they hold
+     * (resuming their connections) before the daemon stops: MHD must not
+     * stop with suspended connections. */
+    wakeup_stop(hs->timer);
     pthread_mutex_lock(&hs->lock);
     hs->stopping = true;
     pthread_cond_broadcast(&hs->cond);
@@ -957,6 +1017,7 @@ void http_stop(struct http_server *hs)
         pthread_join(hs->workers[i], NULL);
     if (hs->daemon)
         MHD_stop_daemon(hs->daemon);
+    wakeup_free(hs->timer);   /* MHD threads may call wakeup_at until here */
     pthread_mutex_destroy(&hs->lock);
     pthread_cond_destroy(&hs->cond);
     free(hs->workers);

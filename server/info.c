@@ -34,10 +34,35 @@ static json_t *swift_section(const struct config *c)
     return s;
 }
 
+/* Swift's [size, rate] pairs (interpret_conf_limits' info list). */
+static json_t *rate_pairs(const struct config_rate *t, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("[I, f]", (json_int_t)t[i].size, t[i].rate));
+    return a;
+}
+
+/* What Swift's ratelimit filter registers (register_swift_info); absent
+ * when the limiter is off, as when Swift's pipeline has no ratelimit. */
+static json_t *ratelimit_section(const struct config *c)
+{
+    json_t *s = json_object();
+    json_object_set_new(s, "account_ratelimit", json_real(c->account_ratelimit));
+    json_object_set_new(s, "max_sleep_time_seconds", json_real(c->max_sleep_time_seconds));
+    json_object_set_new(s, "container_ratelimits",
+                        rate_pairs(c->container_ratelimits, c->n_container_ratelimits));
+    /* Listings are reads, and reads are never limited. */
+    json_object_set_new(s, "container_listing_ratelimits", json_array());
+    return s;
+}
+
 int info_render(const struct server *srv, struct buf *out)
 {
     json_t *doc = json_object();
     json_object_set_new(doc, "swift", swift_section(srv->cfg));
+    if (srv->cfg->ratelimit_enabled)
+        json_object_set_new(doc, "ratelimit", ratelimit_section(srv->cfg));
     json_object_set_new(doc, "swiftlet", json_pack("{s:s}", "version", SWIFTLET_VERSION));
     char *text = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_COMPACT);
     json_decref(doc);

@@ -30,6 +30,7 @@
 #include "http.h"
 #include "info.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "recover.h"
 #include "server.h"
 
@@ -42,6 +43,7 @@ struct options {
     bool print_connect;
     bool dump_config;
     bool once;
+    bool no_ratelimit;
     const char *command;     /* "serve" unless another command is named */
     int n_args;              /* positional arguments after the command */
     char **args;
@@ -74,6 +76,7 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: swiftlet serve [-c FILE] [--data DIR] [--disk-groups N] [--listen HOST:PORT]\n"
             "                      [--user ACCOUNT:USER:KEY[:admin]]... [--log-level LEVEL]\n"
+            "                      [--no-ratelimit]\n"
             "       swiftlet --ephemeral [--listen 127.0.0.1:PORT] [--disk-groups N] [--user ...]\n"
             "       swiftlet ring [-c FILE | --data DIR] [add|remove|reweight|zone|rebalance ...]\n"
             "       swiftlet audit|expire [-c FILE | --data DIR] [--once]\n"
@@ -87,6 +90,7 @@ static void usage(FILE *out)
             "  --ephemeral    a throwaway server for tests: temporary data deleted on exit,\n"
             "                 user test:tester key testing; prints export ST_AUTH=... lines\n"
             "  --print-connect  print the auth URL and client examples once serving\n"
+            "  --no-ratelimit   no per-container write limit ([ratelimit] enabled = false)\n"
             "  replicate      restore missing replicas and move handoffs home (--once: one pass)\n"
             "See docs/getting-started.md and docs/config.md.\n");
 }
@@ -110,7 +114,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 static int parse_args(int argc, char **argv, struct options *opts, struct config *cfg)
 {
     enum { OPT_DATA = 256, OPT_DG, OPT_LISTEN, OPT_USER, OPT_EPHEMERAL, OPT_PRINT, OPT_DUMP,
-           OPT_DOCS, OPT_VERSION, OPT_LOG, OPT_ONCE };
+           OPT_DOCS, OPT_VERSION, OPT_LOG, OPT_ONCE, OPT_NO_RL };
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"data", required_argument, NULL, OPT_DATA},
@@ -123,6 +127,7 @@ static int parse_args(int argc, char **argv, struct options *opts, struct config
         {"config-docs", no_argument, NULL, OPT_DOCS},
         {"log-level", required_argument, NULL, OPT_LOG},
         {"once", no_argument, NULL, OPT_ONCE},
+        {"no-ratelimit", no_argument, NULL, OPT_NO_RL},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -165,6 +170,7 @@ static int parse_args(int argc, char **argv, struct options *opts, struct config
         case OPT_DOCS: config_write_docs(stdout); return 0;
         case OPT_LOG: log_level = optarg; break;
         case OPT_ONCE: opts->once = true; break;
+        case OPT_NO_RL: opts->no_ratelimit = true; break;
         case OPT_VERSION: printf("swiftlet %s\n", SWIFTLET_VERSION); return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
@@ -196,6 +202,8 @@ static int parse_args(int argc, char **argv, struct options *opts, struct config
         return die(err);
     if (log_level && config_set(cfg, "server", "log_level", log_level, err, sizeof(err)) != 0)
         return die(err);
+    if (opts->no_ratelimit)
+        cfg->ratelimit_enabled = false;
     return -1;
 }
 
@@ -347,6 +355,7 @@ static int serve(struct config *cfg, struct options *opts)
     if (recover_listings(&srv) != 0)
         log_warn("msg=\"listing recovery incomplete\"");
     srv.metrics = metrics_new();
+    srv.ratelimit = ratelimit_new(cfg);
     struct http_server *hs = NULL;
     struct health *health = NULL;
     int hrc = http_start(&hs, &srv, cfg->listen);
@@ -384,6 +393,7 @@ static int serve(struct config *cfg, struct options *opts)
 out:
     free(srv.storage_url_base);
     metrics_free(srv.metrics);
+    ratelimit_free(srv.ratelimit);
     pending_free(srv.pending);
     auth_free(srv.auth);
     db_pool_free(srv.db);

@@ -28,6 +28,7 @@ struct metrics {
     atomic_uint_fast64_t latency_count;
     atomic_uint_fast64_t bytes_in;
     atomic_uint_fast64_t bytes_out;
+    atomic_uint_fast64_t rl_delayed, rl_delay_us, rl_498, rl_429;   /* server/ratelimit.c */
 };
 
 struct metrics *metrics_new(void)
@@ -62,6 +63,17 @@ void metrics_observe(struct metrics *m, enum http_method method, int status, uin
     atomic_fetch_add_explicit(&m->latency_count, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->bytes_in, bytes_in, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->bytes_out, bytes_out, memory_order_relaxed);
+}
+
+void metrics_ratelimit(struct metrics *m, int status, uint64_t delay_ns)
+{
+    if (status == 0) {
+        atomic_fetch_add_explicit(&m->rl_delayed, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&m->rl_delay_us, delay_ns / 1000, memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(status == 429 ? &m->rl_429 : &m->rl_498, 1,
+                                  memory_order_relaxed);
+    }
 }
 
 static uint64_t load(const atomic_uint_fast64_t *v)
@@ -177,6 +189,20 @@ int metrics_render(const struct metrics *m, const struct cluster *c, struct buf 
                          "# TYPE swiftlet_bytes_out_total counter\nswiftlet_bytes_out_total %llu\n",
                          (unsigned long long)load(&m->bytes_in),
                          (unsigned long long)load(&m->bytes_out));
+    if (rc == 0)
+        rc = buf_appendf(
+            out,
+            "# HELP swiftlet_ratelimit_delayed_total Writes the rate limiter delayed.\n"
+            "# TYPE swiftlet_ratelimit_delayed_total counter\nswiftlet_ratelimit_delayed_total %llu\n"
+            "# HELP swiftlet_ratelimit_delay_seconds_total Time writes waited for the rate limiter.\n"
+            "# TYPE swiftlet_ratelimit_delay_seconds_total counter\n"
+            "swiftlet_ratelimit_delay_seconds_total %.6f\n"
+            "# HELP swiftlet_ratelimit_rejected_total Writes the rate limiter refused, by status.\n"
+            "# TYPE swiftlet_ratelimit_rejected_total counter\n"
+            "swiftlet_ratelimit_rejected_total{status=\"498\"} %llu\n"
+            "swiftlet_ratelimit_rejected_total{status=\"429\"} %llu\n",
+            (unsigned long long)load(&m->rl_delayed), (double)load(&m->rl_delay_us) / 1e6,
+            (unsigned long long)load(&m->rl_498), (unsigned long long)load(&m->rl_429));
     if (rc == 0)
         rc = render_disk_groups(c, out);
     if (rc == 0)

@@ -190,9 +190,12 @@ def _wait_healthy(base, proc, deadline):
     return False
 
 
-def start_swiftlet(args, expect_export=False, port=None, env=None):
+def start_swiftlet(args, expect_export=False, port=None, env=None,
+                   ratelimit=False):
     """Start swiftlet with ARGS plus --listen (ENV: extra environment
-    variables); wait until it serves."""
+    variables); wait until it serves. The per-container write limit (100/s
+    by default) is off unless RATELIMIT: the suite writes much faster than
+    that into one container; test_ratelimit.py turns it on."""
     if not os.access(SWIFTLET_BIN, os.X_OK):
         pytest.fail("swiftlet binary not found at %s (set SWIFTLET_BIN or "
                     "SWIFTLET_URL)" % SWIFTLET_BIN)
@@ -200,6 +203,8 @@ def start_swiftlet(args, expect_export=False, port=None, env=None):
     base = "http://127.0.0.1:%d" % port
     fd, log_path = tempfile.mkstemp(prefix="swiftlet-test-", suffix=".log")
     argv = [SWIFTLET_BIN] + list(args) + ["--listen", "127.0.0.1:%d" % port]
+    if not ratelimit:
+        argv.append("--no-ratelimit")
     # stdout goes to a file, not a pipe: a server that keeps logging to a
     # pipe nobody reads would block.
     proc = subprocess.Popen(argv, stdout=fd, stderr=subprocess.STDOUT,
@@ -249,19 +254,20 @@ def server():
 
 @pytest.fixture
 def spawn():
-    """Factory: spawn(data_dir=None, extra=(), env=None) -> Server running
-    `serve --data DIR --user test:tester:testing:admin`; DIR is fresh unless
-    given; ENV adds environment variables. Every server started here is
+    """Factory: spawn(data_dir=None, extra=(), env=None, ratelimit=False)
+    -> Server running `serve --data DIR --user test:tester:testing:admin`;
+    DIR is fresh unless given; ENV adds environment variables; the write
+    rate limit is off unless RATELIMIT. Every server started here is
     stopped (SIGTERM) at the end."""
     started, dirs = [], []
 
-    def _spawn(data_dir=None, extra=(), port=None, env=None):
+    def _spawn(data_dir=None, extra=(), port=None, env=None, ratelimit=False):
         if data_dir is None:
             data_dir = tempfile.mkdtemp(prefix="swiftlet-data-")
             dirs.append(data_dir)
         srv = start_swiftlet(["serve", "--data", data_dir, "--user",
                               "test:tester:testing:admin"] + list(extra),
-                             port=port, env=env)
+                             port=port, env=env, ratelimit=ratelimit)
         srv.data_dir = data_dir
         started.append(srv)
         return srv
