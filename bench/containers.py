@@ -11,6 +11,12 @@ Against a running swiftlet (or any Swift endpoint), it
      end_marker, and walks the whole listing page by page;
 each timing is the median of --repeat runs.
 
+With --seed DATA_DIR (the server stopped), it instead adds listing rows
+c{n0}..c{n-1} straight into every replica of the one account DB under DATA_DIR
+(no container DBs: only the account DB's size matters for the account HEAD
+and listings), so those can be timed at 500,000 containers on a machine
+where creating them all over HTTP would take too long or too much disk.
+
 Names are "c%07d", so a prefix "c01" holds 10,000 names when N >= 200,000.
 Creating is resumable: names already there answer 202 and still count.
 
@@ -21,6 +27,9 @@ runs this against it.
 """
 
 import argparse
+import glob
+import os
+import sqlite3
 import http.client
 import json
 import statistics
@@ -118,6 +127,25 @@ def timed(fn, repeat):
     return statistics.median(times), out
 
 
+def seed(data_dir, n0, n):
+    """Add rows c{n0}..c{n-1} to each replica of the account DB in data_dir."""
+    dbs = glob.glob(os.path.join(data_dir, "*", "accounts", "*", "*", "*", "*.db"))
+    if len(dbs) != 3:
+        sys.exit("expected the 3 replicas of one account DB, found %d" % len(dbs))
+    for path in dbs:
+        t0 = time.monotonic()
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("BEGIN IMMEDIATE")
+        ts = db.execute("SELECT max(put_timestamp) FROM container").fetchone()[0]
+        db.executemany("INSERT OR IGNORE INTO container VALUES (?, ?, 0, 0, 0, 0)",
+                       (("c%07d" % i, ts) for i in range(n0, n)))
+        db.execute("UPDATE info SET container_count ="
+                   " (SELECT count(*) FROM container WHERE deleted = 0) WHERE id = 0")
+        db.execute("COMMIT")
+        db.close()
+        print("seeded %s: %d rows in %.1f s" % (path, n - n0, time.monotonic() - t0))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--auth", default="http://127.0.0.1:8080/auth/v1.0")
@@ -128,7 +156,13 @@ def main():
     ap.add_argument("--repeat", type=int, default=5, help="runs per timing (median)")
     ap.add_argument("--skip-create", action="store_true")
     ap.add_argument("--json", help="also write the figures to this file")
+    ap.add_argument("--seed", metavar="DATA_DIR",
+                    help="add rows from --seed-from to -n to the account DB and exit")
+    ap.add_argument("--seed-from", type=int, default=0)
     a = ap.parse_args()
+    if a.seed:
+        seed(a.seed, a.seed_from, a.n)
+        return
 
     surl, token = auth(a.auth, a.user, a.key)
     fig = {"containers": a.n, "clients": a.c}
