@@ -28,7 +28,8 @@ start() {
     kill -0 $pid 2>/dev/null || { echo "swiftlet did not start" >&2; exit 1; }
 }
 pid=
-trap 'if [ -n "$pid" ]; then kill $pid 2>/dev/null; wait $pid 2>/dev/null; fi; rm -rf "$data" "$data.ini"' EXIT
+trap 'if [ -n "$pid" ]; then kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; fi
+      rm -rf "$data" "$data.ini"' EXIT
 start
 n=${N:-500000}
 /usr/bin/python3 bench/containers.py --auth "http://127.0.0.1:$port/auth/v1.0" \
@@ -36,6 +37,7 @@ n=${N:-500000}
 if [ "${SEED:-0}" -gt "$n" ]; then
     echo "== the account DB seeded up to $SEED containers (server stopped meanwhile)"
     kill $pid; wait $pid || true
+    pid=
     /usr/bin/python3 bench/containers.py --seed "$data" --seed-from "$n" -n "$SEED"
     start
     /usr/bin/python3 bench/containers.py --auth "http://127.0.0.1:$port/auth/v1.0" \
