@@ -97,6 +97,9 @@ static const struct config_opt options[] = {
          "longest container name, bytes"),
     UINT(CON, "extra_header_count", "0", 0, UINT_MAX, extra_header_count,
          "headers allowed on a request beyond max_meta_count + 36"),
+    UINT(CON, "max_containers_per_account", "500000", 0, UINT_MAX, max_containers_per_account,
+         "most containers one account may hold (Cloud Files: 500,000); creating one more "
+         "answers 403; 0 means no limit"),
 
     BOOL(AUD, "enabled", "true", auditor, "run the auditor in `serve` (`swiftlet audit` runs it by hand)"),
     UINT(AUD, "interval", "3600", 1, 31536000, auditor_interval,

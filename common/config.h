@@ -71,6 +71,7 @@ struct config {
     unsigned max_account_name_length;
     unsigned max_container_name_length;
     unsigned extra_header_count;
+    unsigned max_containers_per_account; /* 0 = no limit */
 
     /* [auditor] */
     bool auditor;               /* run the auditor thread in serve */

@@ -258,7 +258,9 @@ static enum step container_put_work(struct request *r)
     struct container_req *st = r->state;
     struct placement pl, pla;
     struct container_stat cs;
+    unsigned limit = r->srv->cfg->max_containers_per_account;
     bool exists, created = false;
+    char msg[64];
     int rc;
 
     locate(r, &pl, &pla);
@@ -267,11 +269,13 @@ static enum step container_put_work(struct request *r)
     container_stat_release(&cs);
     if (rc)
         return STEP_RESPOND;
-    rc = db_container_put(r->srv->db, &pl, &pla, r->account, r->container, ts_now(), &st->meta, 0,
-                          &created);
-    if (rc == ERR_LIMIT)
-        resp_error(r, 403, NULL);
-    else if (rc)
+    rc = db_container_put(r->srv->db, &pl, &pla, r->account, r->container, ts_now(), &st->meta,
+                          limit, &created);
+    if (rc == ERR_LIMIT) {
+        /* Swift's proxy answer, byte for byte */
+        snprintf(msg, sizeof(msg), "Reached container limit of %u", limit);
+        resp_error(r, 403, msg);
+    } else if (rc)
         resp_errno(r, rc);
     else
         resp_error(r, created ? 201 : 202, NULL);

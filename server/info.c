@@ -31,6 +31,11 @@ static json_t *swift_section(const struct config *c)
     json_object_set_new(s, "max_container_name_length",
                         json_integer(c->max_container_name_length));
     json_object_set_new(s, "extra_header_count", json_integer(c->extra_header_count));
+    /* Swift's proxy option, which Swift does not advertise; Cloud Files
+     * clients need it, so it is here while a limit is set. */
+    if (c->max_containers_per_account > 0)
+        json_object_set_new(s, "max_containers_per_account",
+                            json_integer(c->max_containers_per_account));
     return s;
 }
 

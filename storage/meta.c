@@ -183,6 +183,8 @@ struct db_pool {
     struct db_handle *lru_head, *lru_tail; /* head: most recently used */
     struct dirty *dirty[DIRTY_BUCKETS];
     struct commit *commit;
+    pthread_mutex_t link_lock;    /* guards links */
+    struct link_queue *links;     /* accounts with container creates queued */
 };
 
 /* Translate a SQLite result code into 0 or -errno (the one place that does;
@@ -234,6 +236,7 @@ int db_pool_new(struct db_pool **out, unsigned max_open, bool sync)
     p = xcalloc(1, sizeof(*p));
     pthread_mutex_init(&p->lock, NULL);
     pthread_mutex_init(&p->flush_lock, NULL);
+    pthread_mutex_init(&p->link_lock, NULL);
     p->max_open = max_open;
     p->sync = sync;
     p->n_buckets = 64;
@@ -286,6 +289,7 @@ void db_pool_free(struct db_pool *p)
             dirty_free(d);
         }
     free(p->buckets);
+    pthread_mutex_destroy(&p->link_lock);
     pthread_mutex_destroy(&p->flush_lock);
     pthread_mutex_destroy(&p->lock);
     free(p);
@@ -1260,14 +1264,13 @@ static int account_add(struct db_handle *h, int64_t containers, int64_t objects,
 struct account_link {
     const char *account, *container;
     int64_t ts;
-    uint64_t max_containers;
+    uint64_t max_containers; /* 0: no limit */
 };
 
-/* Insert or revive the container's row, checking the container limit in
- * the same transaction (BEGIN IMMEDIATE), so concurrent creates serialise. */
-static int account_link_apply(struct db_handle *h, void *arg)
+/* Insert or revive the container's row; when it is new and the account
+ * already holds a->max_containers containers, ERR_LIMIT and no change. */
+static int account_link_apply(struct db_handle *h, const struct account_link *a)
 {
-    struct account_link *a = arg;
     struct account_row r;
     struct info in;
     bool created;
@@ -1295,6 +1298,192 @@ static int account_link_apply(struct db_handle *h, void *arg)
     r = (struct account_row){.exists = true, .put_ts = a->ts, .delete_ts = delete_ts};
     rc = account_row_put(h, a->container, &r);
     return rc < 0 ? rc : account_add(h, 1, 0, 0);
+}
+
+/* ---- container creates, batched per account ----
+ *
+ * Each create records the container in its account DB and checks the limit
+ * there. One by one, every create would cost a transaction (a WAL fsync) on
+ * each replica of the account DB, one replica after the other, and with many
+ * clients creating containers in one account the account DB would be the
+ * bottleneck (about 100 creates/s). So creates for one account queue up, and
+ * the first waiting thread (the leader) records every queued link in a single
+ * transaction per replica while the next batch gathers behind it.
+ *
+ * This is also what keeps the limit exact under concurrency, and why it lives
+ * here rather than in the group commit of meta_commit.c (whose replicas
+ * commit in parallel, in an order that may differ between replicas): the
+ * batches of one account run one at a time, the replicas one after the other
+ * in the same order, and each link is checked against the count its
+ * transaction sees (earlier links of the batch included). The first replica
+ * that commits a batch decides; the later ones apply the links it accepted
+ * without checking, so they agree with it even when their own counts differ
+ * (a replica that missed creates while its disk group was down). */
+
+struct link_waiter {
+    const struct account_link *link;
+    int rc;    /* set by the leader, guarded by link_lock */
+    bool done;
+    pthread_cond_t cond;
+    struct link_waiter *next;
+};
+
+/* The creates waiting for one account DB. */
+struct link_queue {
+    uint8_t hash[16]; /* of the account DB's placement */
+    bool busy;        /* a leader is writing a batch */
+    struct link_waiter *head, **tail;
+    struct link_queue *next;
+};
+
+struct link_batch {
+    struct link_waiter **w;
+    size_t n;
+    bool decided; /* a replica committed: rc[] holds its answers */
+    int *rc;      /* per link: the deciding replica's answer */
+    int *cur;     /* per link: the answer of the replica being written */
+};
+
+/* Record the batch's links on one replica, each in its own savepoint. A
+ * refused link (ERR_LIMIT) leaves the others in; a failure ends the
+ * transaction. */
+static int link_batch_apply(struct db_handle *h, void *arg)
+{
+    struct link_batch *b = arg;
+
+    for (size_t i = 0; i < b->n; i++) {
+        struct account_link a = *b->w[i]->link;
+        if (b->decided && b->rc[i] < 0) {
+            b->cur[i] = b->rc[i];
+            continue;
+        }
+        if (b->decided)
+            a.max_containers = 0; /* decided: follow, do not check again */
+        int rc = st_exec(h, ST_SAVEPOINT);
+        if (rc < 0)
+            return rc;
+        b->cur[i] = account_link_apply(h, &a);
+        if (b->cur[i] < 0 && !is_answer(b->cur[i]))
+            return b->cur[i];
+        if (b->cur[i] < 0)
+            rc = st_exec(h, ST_ROLLBACK_TO);
+        if (rc == 0)
+            rc = st_exec(h, ST_RELEASE);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Write the batch to the account DB's replicas, in order (as replicas_write
+ * does). 0 when a quorum committed (b->rc then holds each link's answer),
+ * else ERR_QUORUM. */
+static int link_batch_write(struct db_pool *p, const struct placement *pl, struct link_batch *b)
+{
+    struct disk_group *dg[REPLICAS];
+    size_t n = db_targets(pl, dg), ok = 0;
+    bool opened;
+
+    if (n < QUORUM)
+        return ERR_QUORUM;
+    for (size_t i = 0; i < n; i++) {
+        int rc = replica_run(p, pl, dg[i], true, true, link_batch_apply, b, &opened);
+        if (rc < 0) {
+            if (rc != -ENOENT)
+                replica_failed(pl, dg[i], rc);
+            continue;
+        }
+        ok++;
+        if (!b->decided)
+            memcpy(b->rc, b->cur, b->n * sizeof(*b->rc));
+        b->decided = true;
+    }
+    return ok >= QUORUM ? 0 : ERR_QUORUM;
+}
+
+/* The queue of pl's account DB, made when there is none. link_lock held. */
+static struct link_queue *link_queue_get(struct db_pool *p, const struct placement *pl)
+{
+    struct link_queue *q = p->links;
+
+    while (q && memcmp(q->hash, pl->hash, sizeof(q->hash)) != 0)
+        q = q->next;
+    if (!q) {
+        q = xcalloc(1, sizeof(*q));
+        memcpy(q->hash, pl->hash, sizeof(q->hash));
+        q->tail = &q->head;
+        q->next = p->links;
+        p->links = q;
+    }
+    return q;
+}
+
+static void link_queue_drop(struct db_pool *p, struct link_queue *q)
+{
+    struct link_queue **pp = &p->links;
+
+    while (*pp != q)
+        pp = &(*pp)->next;
+    *pp = q->next;
+    free(q);
+}
+
+/* As the leader: take every queued link of q, write them as one batch
+ * (without link_lock), answer each waiter and hand over to the next one
+ * queued meanwhile. Called and returns with link_lock held. */
+static void link_lead(struct db_pool *p, const struct placement *pl, struct link_queue *q)
+{
+    struct link_batch b = {.n = 0};
+    size_t i = 0;
+
+    q->busy = true;
+    for (struct link_waiter *w = q->head; w; w = w->next)
+        b.n++;
+    b.w = xcalloc(b.n, sizeof(*b.w));
+    b.rc = xcalloc(b.n, sizeof(*b.rc));
+    b.cur = xcalloc(b.n, sizeof(*b.cur));
+    for (struct link_waiter *w = q->head; w; w = w->next)
+        b.w[i++] = w;
+    q->head = NULL;
+    q->tail = &q->head;
+    pthread_mutex_unlock(&p->link_lock);
+    int rc = link_batch_write(p, pl, &b);
+    pthread_mutex_lock(&p->link_lock);
+    for (i = 0; i < b.n; i++) {
+        b.w[i]->rc = rc < 0 ? rc : b.rc[i];
+        b.w[i]->done = true;
+        pthread_cond_signal(&b.w[i]->cond);
+    }
+    q->busy = false;
+    if (q->head)
+        pthread_cond_signal(&q->head->cond); /* the next leader */
+    else
+        link_queue_drop(p, q);
+    free(b.w);
+    free(b.rc);
+    free(b.cur);
+}
+
+/* Record a container in its account DB (pl), batched with the concurrent
+ * creates of that account. 0, ERR_LIMIT, ERR_QUORUM. */
+static int account_link(struct db_pool *p, const struct placement *pl,
+                        const struct account_link *link)
+{
+    struct link_waiter me = {.link = link};
+
+    pthread_cond_init(&me.cond, NULL);
+    pthread_mutex_lock(&p->link_lock);
+    struct link_queue *q = link_queue_get(p, pl);
+    *q->tail = &me;
+    q->tail = &me.next;
+    /* q stays allocated while me is queued in it (not yet done) */
+    while (!me.done && q->busy)
+        pthread_cond_wait(&me.cond, &p->link_lock);
+    if (!me.done)
+        link_lead(p, pl, q);
+    pthread_mutex_unlock(&p->link_lock);
+    pthread_cond_destroy(&me.cond);
+    return me.rc;
 }
 
 struct account_unlink {
@@ -1414,7 +1603,7 @@ int db_container_put(struct db_pool *p, const struct placement *pl,
     if (write_targets(pl, dg) < QUORUM || write_targets(pl_account, dg) < QUORUM)
         return ERR_QUORUM;
     /* The account first: when it is full, nothing is created. */
-    rc = replicas_write(p, pl_account, true, account_link_apply, &link);
+    rc = account_link(p, pl_account, &link);
     if (rc < 0)
         return rc;
     rc = replicas_write(p, pl, true, container_put_apply, &put);

@@ -96,7 +96,8 @@ int db_account_set_meta(struct db_pool *p, const struct placement *pl, int64_t t
  * or was deleted. Also records the container in the account DB
  * (pl_account). 0 or ERR_QUORUM, or ERR_LIMIT when max_containers > 0 and the
  * account already holds that many containers (checked atomically with the
- * insert, so concurrent creates never overshoot). */
+ * insert, so concurrent creates never overshoot). Concurrent calls for one
+ * account share one account-DB transaction per replica. */
 int db_container_put(struct db_pool *p, const struct placement *pl,
                      const struct placement *pl_account, const char *account,
                      const char *container, int64_t ts, const struct kv_list *meta,

@@ -665,6 +665,20 @@ static void test_max_containers_concurrent(void **state)
     assert_int_equal(db_account_list(f->pool, &f->pla, &q, count_cb, &listed), 0);
     assert_int_equal(listed, LIMIT_MAX);
 
+    /* Each replica of the account DB on its own holds the same LIMIT_MAX
+     * rows: the batches ran in one order on all of them, and the later
+     * replicas followed the first one's decisions. */
+    for (size_t k = 0; k < REPLICAS; k++) {
+        struct placement one;
+        int n_one = 0;
+        place(f, &one, NULL, &order_default[k], 1);
+        assert_int_equal(db_account_stat(f->pool, &one, &st), 0);
+        assert_int_equal(st.container_count, LIMIT_MAX);
+        account_stat_release(&st);
+        assert_int_equal(db_account_list(f->pool, &one, &q, count_cb, &n_one), 0);
+        assert_int_equal(n_one, LIMIT_MAX);
+    }
+
     /* An existing container at the limit is still accepted (202). */
     struct collect c = {.out = BUF_INIT};
     q.limit = 1;
