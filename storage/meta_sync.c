@@ -68,6 +68,18 @@ static int db_open(const char *path, sqlite3 **out)
         sqlite3_close(db);
         return rc;
     }
+    /* A DB the server is creating right now has no schema yet (meta.c sets
+     * user_version with it): not there yet, like a missing replica. */
+    sqlite3_stmt *s = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (version == 0) {
+        sqlite3_close(db);
+        return -ENOENT;
+    }
     *out = db;
     return 0;
 }
