@@ -8,11 +8,11 @@
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build/fuzz
 FUZZ_SECONDS ?= 20
-FUZZ_PKGS    := libmicrohttpd sqlite3 libcrypto liburing jansson inih libisal libarchive
+FUZZ_PKGS    := libmicrohttpd sqlite3 libcrypto liburing jansson inih libisal libarchive libcurl
 FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined \
                 $(shell pkg-config --cflags $(FUZZ_PKGS))
 FUZZ_LIBS    := $(shell pkg-config --libs $(FUZZ_PKGS)) -lpthread
-FUZZ_LIBSRC  := $(filter-out server/main.c,$(sort $(wildcard common/*.c storage/*.c replication/*.c server/*.c)))
+FUZZ_LIBSRC  := $(filter-out server/main.c,$(sort $(wildcard common/*.c storage/*.c replication/*.c server/*.c tools/*.c)))
 FUZZ_LIBOBJ  := $(FUZZ_LIBSRC:%.c=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_BUILD)/%)
