@@ -4,7 +4,7 @@
 #   2. ../shared/bench/compare.sh: swiftlet and nginx serving plain files (the
 #      ceiling) side by side, phase by phase, so ratios share the machine's noise.
 # swiftlet runs with --no-ratelimit: these are raw speeds, not the 100 writes/s
-# per container limit (bench/ratelimit.sh measures that).
+# per container limit (bench/limits.sh measures that).
 # Knobs: BENCH_PHASES (default cput,put16,put1,fill,list,get,head,large),
 #        BENCH_DURATION (s per phase, 10), BENCH_PORT (8181), NGINX_PORT (8095),
 #        SHARED_BENCH (../shared/bench).
