@@ -435,7 +435,7 @@ out_free:
     return rc;
 }
 
-static int exec_sql(sqlite3 *db, const char *sql)
+int meta_exec_sql(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
@@ -448,7 +448,7 @@ static int exec_sql(sqlite3 *db, const char *sql)
     return meta_sql_err(rc);
 }
 
-static int user_version(sqlite3 *db, int *out)
+int meta_user_version(sqlite3 *db, int *out)
 {
     sqlite3_stmt *s;
     int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
@@ -465,7 +465,7 @@ static int user_version(sqlite3 *db, int *out)
  * a DB written by a newer version. */
 static int schema_ensure(sqlite3 *db, enum item_kind kind)
 {
-    int v, rc = user_version(db, &v);
+    int v, rc = meta_user_version(db, &v);
 
     if (rc < 0 || v == SCHEMA_VERSION)
         return rc;
@@ -474,16 +474,16 @@ static int schema_ensure(sqlite3 *db, enum item_kind kind)
                   sqlite3_db_filename(db, "main"), v);
         return -EPROTO;
     }
-    if ((rc = exec_sql(db, "BEGIN IMMEDIATE")) < 0)
+    if ((rc = meta_exec_sql(db, "BEGIN IMMEDIATE")) < 0)
         return rc;
-    rc = user_version(db, &v); /* another process may have won the race */
+    rc = meta_user_version(db, &v); /* another process may have won the race */
     if (rc == 0 && v == 0)
-        rc = exec_sql(db, kind == ITEM_ACCOUNT ? account_schema : container_schema);
+        rc = meta_exec_sql(db, kind == ITEM_ACCOUNT ? account_schema : container_schema);
     if (rc == 0 && v == 0)
-        rc = exec_sql(db, SCHEMA_VERSION_SQL);
+        rc = meta_exec_sql(db, SCHEMA_VERSION_SQL);
     if (rc == 0)
-        return exec_sql(db, "COMMIT");
-    (void)exec_sql(db, "ROLLBACK");
+        return meta_exec_sql(db, "COMMIT");
+    (void)meta_exec_sql(db, "ROLLBACK");
     return rc;
 }
 
@@ -505,14 +505,14 @@ static int handle_open(struct db_pool *p, struct db_handle *h, const char *dir, 
         goto out_close;
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-    rc = exec_sql(db, "PRAGMA journal_mode = WAL");
+    rc = meta_exec_sql(db, "PRAGMA journal_mode = WAL");
     if (rc == 0)
-        rc = exec_sql(db, p->sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+        rc = meta_exec_sql(db, p->sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
     /* SQLite's default page cache is 2 MiB per handle; with up to db_cache
      * handles open that is gigabytes. 512 KiB still holds the index pages a
      * 10,000-entry listing walks. */
     if (rc == 0)
-        rc = exec_sql(db, "PRAGMA cache_size = -512");
+        rc = meta_exec_sql(db, "PRAGMA cache_size = -512");
     if (rc == 0)
         rc = schema_ensure(db, h->kind);
     if (rc == 0 && fresh)

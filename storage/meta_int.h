@@ -97,5 +97,10 @@ int meta_batch_run(struct db_pool *p, const struct placement *pl, struct disk_gr
 
 /* A SQLite result code as 0 or -errno (ERR_CORRUPT for a damaged file). */
 int meta_sql_err(int sqlite_rc);
+/* Run SQL without rows, logging a failure with the file's name. 0 or -errno. */
+struct sqlite3;
+int meta_exec_sql(struct sqlite3 *db, const char *sql);
+/* PRAGMA user_version: 0 until the schema has been created. 0 or -errno. */
+int meta_user_version(struct sqlite3 *db, int *version);
 
 #endif

@@ -70,31 +70,13 @@ static int db_open(const char *path, sqlite3 **out)
     }
     /* A DB the server is creating right now has no schema yet (meta.c sets
      * user_version with it): not there yet, like a missing replica. */
-    sqlite3_stmt *s = NULL;
     int version = 0;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
-        sqlite3_step(s) == SQLITE_ROW)
-        version = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    if (version == 0) {
+    if (meta_user_version(db, &version) < 0 || version == 0) {
         sqlite3_close(db);
         return -ENOENT;
     }
     *out = db;
     return 0;
-}
-
-static int exec(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-
-    if (rc != SQLITE_OK) {
-        log_warn("msg=\"sql failed\" file=%s err=\"%s\"", sqlite3_db_filename(db, "main"),
-                 msg ? msg : sqlite3_errstr(rc));
-        sqlite3_free(msg);
-    }
-    return meta_sql_err(rc);
 }
 
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out)
@@ -273,14 +255,14 @@ int dbsync_digest(const char *path, enum item_kind kind, int64_t reclaim_before,
         return rc;
     m = md5_new();
     /* One read transaction: a consistent snapshot while a server writes. */
-    rc = exec(db, "BEGIN");
+    rc = meta_exec_sql(db, "BEGIN");
     if (rc == 0)
         rc = digest_info(db, m);
     if (rc == 0)
         rc = digest_rows(db, kind, m);
     if (rc == 0)
         rc = count_reapable(db, kind, reclaim_before, reapable);
-    (void)exec(db, "COMMIT");
+    (void)meta_exec_sql(db, "COMMIT");
     md5_final(m, out);
     md5_free(m);
     sqlite3_close(db);
@@ -383,7 +365,7 @@ int dbsync_merge(const char *dst, const char *src, enum item_kind kind, uint64_t
         return rc;
     if ((rc = attach(db, src)) < 0)
         goto out_close;
-    if ((rc = exec(db, "BEGIN IMMEDIATE")) < 0)
+    if ((rc = meta_exec_sql(db, "BEGIN IMMEDIATE")) < 0)
         goto out_detach;
     rc = run_i64(db, kind == ITEM_CONTAINER ? merge_objects : merge_containers, NULL, rows);
     if (rc == 0)
@@ -392,11 +374,11 @@ int dbsync_merge(const char *dst, const char *src, enum item_kind kind, uint64_t
         rc = run_i64(db, kind == ITEM_CONTAINER ? recount_container : recount_account, NULL,
                      NULL);
     if (rc == 0)
-        rc = exec(db, "COMMIT");
+        rc = meta_exec_sql(db, "COMMIT");
     if (rc < 0 && !sqlite3_get_autocommit(db))
-        (void)exec(db, "ROLLBACK");
+        (void)meta_exec_sql(db, "ROLLBACK");
 out_detach:
-    (void)exec(db, "DETACH DATABASE src");
+    (void)meta_exec_sql(db, "DETACH DATABASE src");
 out_close:
     sqlite3_close(db);
     return rc;

@@ -253,6 +253,15 @@ def server():
 
 
 @pytest.fixture
+def data_dir():
+    """A fresh data directory for a test's own `swiftlet serve --data`,
+    removed afterwards."""
+    d = tempfile.mkdtemp(prefix="swiftlet-data-")
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
 def spawn():
     """Factory: spawn(data_dir=None, extra=(), env=None, ratelimit=False)
     -> Server running `serve --data DIR --user test:tester:testing:admin`;

@@ -6,10 +6,8 @@ The restart and crash tests start their own `swiftlet serve --data DIR`
 import hashlib
 import os
 import random
-import shutil
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,13 +21,6 @@ from conftest import SWIFTLET_BIN, PerThread, new_session
 
 def md5(b):
     return hashlib.md5(b).hexdigest()
-
-
-@pytest.fixture
-def data_dir():
-    d = tempfile.mkdtemp(prefix="swiftlet-dur-")
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.mark.swiftlet_only

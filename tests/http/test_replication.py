@@ -9,7 +9,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import tempfile
 import time
 
 import pytest
@@ -21,13 +20,6 @@ DGS = ("dg1", "dg2", "dg3")
 
 def md5(b):
     return hashlib.md5(b).hexdigest()
-
-
-@pytest.fixture
-def data_dir():
-    d = tempfile.mkdtemp(prefix="swiftlet-repl-")
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def config(data_dir, **repl):
