@@ -45,6 +45,7 @@ struct identity {
     char *user;           /* "test:tester" */
     bool admin;           /* account admin (.admin) */
     bool reseller;        /* reseller admin: every account */
+    bool read_only;       /* may only read (GET, HEAD) in its own account */
 };
 
 struct request {
