@@ -26,6 +26,7 @@
 #include "handlers.h"
 #include "mime.h"
 #include "object_int.h"
+#include "objops.h"
 #include "range.h"
 #include "server.h"
 
@@ -56,10 +57,9 @@ void obj_fail(struct request *r, int status)
 
 bool obj_expired(const struct object_meta *m)
 {
-    const char *v = kv_get(&m->headers, "X-Delete-At");
-    int64_t at;
+    int64_t at = objops_delete_at(&m->headers);
 
-    return v && py_int(v, strlen(v), &at) && at <= (int64_t)time(NULL);
+    return at && at <= (int64_t)time(NULL);
 }
 
 void obj_meta_headers(struct request *r, const struct object_meta *m)
@@ -568,42 +568,6 @@ static enum step put_end(struct request *r)
     return STEP_DEFER;
 }
 
-/* The X-Delete-At in h, or 0 when there is none. */
-static int64_t delete_at_of(const struct kv_list *h)
-{
-    const char *v = kv_get(h, "X-Delete-At");
-    int64_t at;
-
-    return v && py_int(v, strlen(v), &at) && at > 0 ? at : 0;
-}
-
-/* Keep the expirer's queue in step with a PUT or POST at ts that changed
- * the object's X-Delete-At from old_at to new_at (0: none). A PUT does not
- * look up what it replaces (old_at 0): the expirer drops an entry whose
- * object no longer carries its time. */
-static int queue_expiry(struct request *r, const char *const name[3], int64_t old_at,
-                        int64_t new_at, int64_t ts)
-{
-    struct server *srv = r->srv;
-    int rc = 0;
-
-    if (new_at && new_at != old_at)
-        rc = expirer_queue_add(srv->cluster, srv->db, new_at, name[0], name[1], name[2], ts);
-    if (rc == 0 && old_at && old_at != new_at)
-        rc = expirer_queue_remove(srv->cluster, srv->db, old_at, name[0], name[1], name[2], ts);
-    return rc;
-}
-
-static int record_listing(struct request *r, const struct obj_put *st)
-{
-    struct placement cpl, apl;
-
-    cluster_locate(r->srv->cluster, ITEM_CONTAINER, st->account, st->container, NULL, &cpl);
-    cluster_locate(r->srv->cluster, ITEM_ACCOUNT, st->account, NULL, NULL, &apl);
-    return db_object_put(r->srv->db, &cpl, &apl, st->container, st->object, st->ts,
-                         st->meta.size, st->meta.content_type, st->meta.etag);
-}
-
 enum step obj_put_commit(struct request *r)
 {
     struct obj_put *st = r->state;
@@ -612,22 +576,12 @@ enum step obj_put_commit(struct request *r)
 
     if (rc == 0 && st->etag_bad)
         rc = ERR_ETAG;
-    struct pending_note note = {NULL, 0};
-    if (rc != 0) {
+    if (rc != 0)
         object_writer_abort(st->w);
-    } else {
-        /* Noted before the files get their names, cleared once listed. */
-        pending_note(r->srv->pending, &st->pl, st->ts, st->account, st->container, st->object,
-                     &note);
-        rc = object_writer_commit(st->w, &st->meta, st->expect_etag[0] ? st->expect_etag : NULL);
-    }
+    else
+        rc = objops_commit_writer(r->srv, &st->pl, st->account, st->container, st->object, st->ts,
+                                  st->w, &st->meta, st->expect_etag[0] ? st->expect_etag : NULL);
     st->w = NULL;   /* freed by abort or commit */
-    if (rc == 0)
-        rc = record_listing(r, st);
-    if (rc == 0 && delete_at_of(&st->meta.headers))
-        rc = queue_expiry(r, (const char *const[3]){st->account, st->container, st->object}, 0,
-                          delete_at_of(&st->meta.headers), st->ts);
-    pending_clear(&note);   /* listed and queued: a crash has nothing to redo */
     http_date(ts_to_time_ceil(st->ts), date);
     if (rc != 0) {
         resp_errno(r, rc);
@@ -672,7 +626,7 @@ static enum step post_work(struct request *r)
         rc = -ENOENT;
     struct pending_note note = {NULL, 0};
     /* Only a new type changes the listing, and only X-Delete-At the queue. */
-    if (rc == 0 && (st->content_type || delete_at_of(&st->headers)))
+    if (rc == 0 && (st->content_type || objops_delete_at(&st->headers)))
         pending_note(r->srv->pending, &st->pl, st->ts, r->account, r->container, r->object,
                      &note);
     if (rc == 0)
@@ -686,8 +640,9 @@ static enum step post_work(struct request *r)
                            st->content_type, m.etag);
     }
     if (rc == 0)
-        rc = queue_expiry(r, (const char *const[3]){r->account, r->container, r->object},
-                          delete_at_of(&m.headers), delete_at_of(&st->headers), st->ts);
+        rc = objops_queue_expiry(r->srv, r->account, r->container, r->object,
+                                 objops_delete_at(&m.headers), objops_delete_at(&st->headers),
+                                 st->ts);
     pending_clear(&note);
     object_meta_release(&m);
     if (rc != 0)
@@ -721,34 +676,8 @@ const struct handler_ops object_post_ops = {.start = post_start};
 
 static enum step delete_work(struct request *r)
 {
-    struct placement pl, cpl, apl;
-    struct object_meta m;
-    int64_t ts = ts_now();
-    char *name;
-    int rc;
+    int rc = objops_delete(r->srv, r->account, r->container, r->object);
 
-    locate_object(r, &pl);
-    rc = object_stat(&m, &pl);
-    if (rc == 0 && obj_expired(&m))
-        rc = -ENOENT;
-    object_meta_release(&m);
-    if (rc != 0) {
-        resp_errno(r, rc);
-        return STEP_RESPOND;
-    }
-    struct pending_note note;
-    pending_note(r->srv->pending, &pl, ts, r->account, r->container, r->object, &note);
-    name = xasprintf("/%s/%s/%s", r->account, r->container, r->object);
-    rc = object_delete(&pl, name, ts);
-    free(name);
-    if (rc == 0) {
-        cluster_locate(r->srv->cluster, ITEM_CONTAINER, r->account, r->container, NULL, &cpl);
-        cluster_locate(r->srv->cluster, ITEM_ACCOUNT, r->account, NULL, NULL, &apl);
-        rc = db_object_delete(r->srv->db, &cpl, &apl, r->container, r->object, ts);
-        if (rc == -ENOENT)
-            rc = 0;   /* the container went away: nothing left to list */
-    }
-    pending_clear(&note);
     if (rc != 0)
         resp_errno(r, rc);
     else
