@@ -422,12 +422,12 @@ static struct MHD_Response *build_response(struct http_conn *hc)
             r->stream_len == UINT64_MAX ? MHD_SIZE_UNKNOWN : r->stream_len, 256 * 1024, stream_cb,
             hc, NULL);
     } else {
-        size_t len;
-        char *body = buf_detach(&r->resp_body, &len);
-        resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-        if (!resp)
-            free(body);
-        r->bytes_out = len;
+        /* Copied, not detached: a response set in the middle of a body is
+         * built again when MHD refuses it there (queue_response), and must
+         * still have its body then. */
+        resp = MHD_create_response_from_buffer(r->resp_body.len, r->resp_body.data,
+                                               MHD_RESPMEM_MUST_COPY);
+        r->bytes_out = r->resp_body.len;
     }
     if (!resp)
         return NULL;
