@@ -38,8 +38,10 @@
 #include "handlers.h"
 #include "info.h"
 #include "metrics.h"
+#include "formpost.h"
 #include "path.h"
 #include "ratelimit.h"
+#include "tempurl.h"
 #include "wakeup.h"
 
 /* Bodies up to this size are read and sent with their headers in one write;
@@ -420,15 +422,16 @@ static struct MHD_Response *build_response(struct http_conn *hc)
             r->stream_len == UINT64_MAX ? MHD_SIZE_UNKNOWN : r->stream_len, 256 * 1024, stream_cb,
             hc, NULL);
     } else {
-        size_t len;
-        char *body = buf_detach(&r->resp_body, &len);
-        resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-        if (!resp)
-            free(body);
-        r->bytes_out = len;
+        /* Copied, not detached: a response set in the middle of a body is
+         * built again when MHD refuses it there (queue_response), and must
+         * still have its body then. */
+        resp = MHD_create_response_from_buffer(r->resp_body.len, r->resp_body.data,
+                                               MHD_RESPMEM_MUST_COPY);
+        r->bytes_out = r->resp_body.len;
     }
     if (!resp)
         return NULL;
+    tempurl_filter_response(r);
     if (manual_length)
         MHD_set_response_options(resp, MHD_RF_INSANITY_HEADER_CONTENT_LENGTH, MHD_RO_END);
     if (!kv_get(&r->resp_headers, "Content-Type"))
@@ -634,7 +637,15 @@ static enum step route_api(struct http_conn *hc, const char *path)
                                                       : handler_allow(level));
         return STEP_RESPOND;
     }
-    if (!authorize(r))
+    /* TempURL and FormPost requests carry no token (server/tempurl.h, formpost.h). */
+    int tempurl = tempurl_check(r);
+    if (tempurl < 0)
+        return STEP_RESPOND;
+    if (formpost_match(r)) {
+        hc->ops = &formpost_ops;
+        return hc->ops->start(r);
+    }
+    if (!tempurl && !authorize(r))
         return STEP_RESPOND;
     if (level == LEVEL_ACCOUNT && (r->method == M_PUT || r->method == M_DELETE)) {
         /* Creating and deleting accounts is for reseller admins. */
@@ -867,6 +878,7 @@ static void request_free(struct http_conn *hc)
     if (r->resp_fd >= 0)
         close(r->resp_fd);
     identity_release(&r->who);
+    tempurl_grant_free(r->tempurl);
     kv_release(&r->resp_headers);
     buf_release(&r->resp_body);
     free(r->raw_path);

@@ -1,6 +1,8 @@
 /* server/info.c: implements GET /info (server/info.h): the "swift" section
  * with the constraints in force, in the order and form Swift 2.30 reports
- * them, plus a "swiftlet" section naming this server. */
+ * them, the sections of the middleware swiftlet implements (tempurl,
+ * formpost, tempauth, ratelimit), plus a "swiftlet" section naming this
+ * server. */
 #include "info.h"
 
 #include <errno.h>
@@ -62,10 +64,31 @@ static json_t *ratelimit_section(const struct config *c)
     return s;
 }
 
+/* What Swift's tempurl and formpost filters register, with their defaults
+ * (swiftlet has no options for them); sha1 is allowed but, as in 2.30,
+ * marked deprecated. */
+static json_t *tempurl_section(void)
+{
+    return json_pack("{s:[s,s,s,s,s], s:[s], s:[], s:[s], s:[s], s:[s,s,s], s:[s]}", "methods",
+                     "GET", "HEAD", "PUT", "POST", "DELETE", "incoming_remove_headers",
+                     "x-timestamp", "incoming_allow_headers", "outgoing_remove_headers",
+                     "x-object-meta-*", "outgoing_allow_headers", "x-object-meta-public-*",
+                     "allowed_digests", "sha1", "sha256", "sha512", "deprecated_digests", "sha1");
+}
+
+static json_t *formpost_section(void)
+{
+    return json_pack("{s:[s,s,s], s:[s]}", "allowed_digests", "sha1", "sha256", "sha512",
+                     "deprecated_digests", "sha1");
+}
+
 int info_render(const struct server *srv, struct buf *out)
 {
     json_t *doc = json_object();
     json_object_set_new(doc, "swift", swift_section(srv->cfg));
+    json_object_set_new(doc, "tempurl", tempurl_section());
+    json_object_set_new(doc, "formpost", formpost_section());
+    json_object_set_new(doc, "tempauth", json_pack("{s:b}", "account_acls", 1));
     if (srv->cfg->ratelimit_enabled)
         json_object_set_new(doc, "ratelimit", ratelimit_section(srv->cfg));
     json_object_set_new(doc, "swiftlet", json_pack("{s:s}", "version", SWIFTLET_VERSION));

@@ -33,6 +33,7 @@
 #include "../common/util.h"
 
 struct server;
+struct tempurl_grant;
 
 enum http_method { M_GET, M_HEAD, M_PUT, M_POST, M_DELETE, M_COPY, M_OPTIONS, M_OTHER };
 
@@ -66,6 +67,7 @@ struct request {
     bool chunked;                /* Transfer-Encoding: chunked */
     uint64_t start_ns;           /* mono_ns() when the headers arrived */
     struct identity who;
+    struct tempurl_grant *tempurl;   /* set when a TempURL authorized it (server/tempurl.h) */
 
     /* ---- the response, set by the handler ---- */
     int status;                  /* 0 until set */
