@@ -48,10 +48,13 @@ def srv():
     s = start_swiftlet(["serve", "--data", data, "--user",
                         "test:tester:testing:admin"])
     yield s
-    s.stop()
+    rc = s.stop()
+    log = s.log()
     if s.log_path and os.path.exists(s.log_path):
         os.unlink(s.log_path)
     shutil.rmtree(data, ignore_errors=True)
+    # Under ASan a leak or a sanitizer report shows as a non-zero exit.
+    assert rc == 0, "swiftlet exit status %r; log tail:\n%s" % (rc, log)
 
 
 @pytest.fixture(scope="module")
