@@ -312,6 +312,23 @@ def test_rclone_chunked_upload_dlo(clients, cname, api, tree):
                             digest(tree).items() if k.startswith("big/")}
     assert lsl(c.rclone("lsl", remote).stdout) == \
         lsl(c.rclone("lsl", os.path.join(tree, "big")).stdout)
+
+    # A new mtime: with no MD5 to compare (a DLO has none) rclone uploads
+    # the file again under new segment names and deletes the old segments.
+    local = os.path.join(c.tmp, "big")
+    shutil.copytree(os.path.join(tree, "big"), local)
+    new_ns = (MTIME_NS // 10**9 + 3600) * 10**9 + 555555555
+    os.utime(os.path.join(local, "disk.img"), ns=(new_ns, new_ns))
+    c.rclone("copy", "--swift-chunk-size", "1M", local, remote)
+    now = listing(api, cname + "_segments")
+    assert len(now) == len(segs)
+    assert sum(o not in segs for o in now) == 3
+    h = head(api, cname, "disk.img")
+    assert h["X-Object-Manifest"].startswith(cname + "_segments/")
+    assert h["X-Object-Meta-Mtime"] == "%d.%09d" % divmod(new_ns, 10**9)
+    assert lsl(c.rclone("lsl", remote).stdout) == \
+        lsl(c.rclone("lsl", local).stdout)
+    c.rclone("check", "--download", local, remote)
     c.rclone("delete", remote)
     assert listing(api, cname) == []
     assert listing(api, cname + "_segments") == []
@@ -390,6 +407,13 @@ def test_duplicity_full_incremental_verify_restore(clients, cname, api,
     c.duplicity("restore", url, dst)
     assert digest(dst) == digest(src)
 
+    # A second chain; removing the first one deletes its files remotely.
+    old = set(names)
+    c.duplicity("full", src, url)
+    c.duplicity("remove-all-but-n-full", "1", "--force", url)
+    left = {o["name"] for o in listing(api, cname, path="pre/fix")}
+    assert left and not left & old
+
 
 # --------------------------------------------------------------------------
 # swift CLI (the rest of its tests are in test_swift_cli.py)
@@ -428,6 +452,15 @@ def test_swift_cli_upload_changed_download(clients, cname, api, tree):
     c.swift("download", cname, cwd=dst)
     assert digest(dst) == digest(src)
     assert os.path.isdir(os.path.join(dst, "empty dir"))
+    # --skip-identical sends If-None-Match with the local MD5: all 304.
+    out = c.swift("download", "--skip-identical", cname, cwd=dst).stdout
+    assert out.decode("utf-8").count("Skipped identical file") == \
+        len(digest(src))
+
+    # The whole container (in bulk when /info lists bulk_delete).
+    c.swift("delete", cname)
+    url, s = api
+    assert s.head(url + "/" + cname).status_code == 404
 
 
 @pytest.mark.parametrize("kind", ["slo", "dlo"])
