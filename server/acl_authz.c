@@ -133,6 +133,10 @@ int acl_authorize(struct request *r)
 
     if (status)
         return status;
+    /* Swift's copy middleware answers a COPY without a Destination (412)
+     * before anything is authorized; the handler does the same */
+    if (r->method == M_COPY && r->object && !req_header(r, "Destination"))
+        return 0;
     v = decide(r, r->account, r->container, r->object != NULL, r->method);
     if (v == ACL_DENY) {
         deny(r, r->account);
