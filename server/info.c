@@ -66,6 +66,8 @@ int info_render(const struct server *srv, struct buf *out)
 {
     json_t *doc = json_object();
     json_object_set_new(doc, "swift", swift_section(srv->cfg));
+    /* tempauth's register_swift_info: X-Account-Access-Control is honoured */
+    json_object_set_new(doc, "tempauth", json_pack("{s:b}", "account_acls", 1));
     if (srv->cfg->ratelimit_enabled)
         json_object_set_new(doc, "ratelimit", ratelimit_section(srv->cfg));
     json_object_set_new(doc, "swiftlet", json_pack("{s:s}", "version", SWIFTLET_VERSION));

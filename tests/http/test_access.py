@@ -452,3 +452,7 @@ def test_empty_account_acl_grants_nothing(who, box, account_acl):
     assert who["owner"].s.head(who["owner"].url).headers[
         "X-Account-Access-Control"] == '{"admin":[]}'
     assert who["other"].s.head(who["owner"].url).status_code == 403
+
+
+def test_info_announces_account_acls(info):
+    assert info["tempauth"] == {"account_acls": True}
