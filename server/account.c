@@ -10,15 +10,18 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../common/log.h"
 #include "../common/timefmt.h"
+#include "acl.h"
 #include "constraints.h"
 #include "handlers.h"
 #include "listing.h"
 #include "server.h"
 
 #define ACCOUNT_META_PREFIX "X-Account-Meta-"
+#define SYSMETA_PREFIX "X-Account-Sysmeta-" /* never shown as it is */
 
 /* The request state between start() and the deferred work. */
 struct account_req {
@@ -75,8 +78,10 @@ static void add_stats_headers(struct request *r, const struct account_stat *as, 
                      (unsigned long long)as->bytes_used);
     }
     for (size_t i = 0; i < as->meta.n; i++)
-        if (as->meta.items[i].value[0])
+        if (as->meta.items[i].value[0] &&
+            strncasecmp(as->meta.items[i].key, SYSMETA_PREFIX, strlen(SYSMETA_PREFIX)) != 0)
             resp_header(r, as->meta.items[i].key, as->meta.items[i].value);
+    acl_account_header(r, &as->meta);
     resp_header(r, "Accept-Ranges", "bytes");
 }
 
@@ -228,6 +233,7 @@ static enum step account_post_start(struct request *r)
         return STEP_RESPOND;
     }
     collect_meta(r, ACCOUNT_META_PREFIX, true, &st->meta);
+    acl_account_meta(r, &st->meta);
     req_defer(r, account_post_work);
     return STEP_DEFER;
 }

@@ -14,6 +14,7 @@
 
 #include "../common/log.h"
 #include "../common/timefmt.h"
+#include "acl.h"
 #include "constraints.h"
 #include "handlers.h"
 #include "listing.h"
@@ -221,6 +222,7 @@ static bool collect_container_meta(struct request *r, struct container_req *st)
         if (v)
             kv_set(&st->meta, sys_headers[i].name, v);
     }
+    acl_container_meta(r, &st->meta);
     return true;
 }
 

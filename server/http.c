@@ -33,6 +33,7 @@
 #include "../common/log.h"
 #include "../common/timefmt.h"
 #include "../replication/health.h"
+#include "acl.h"
 #include "auth.h"
 #include "constraints.h"
 #include "handlers.h"
@@ -436,6 +437,8 @@ static struct MHD_Response *build_response(struct http_conn *hc)
         MHD_set_response_options(resp, MHD_RF_INSANITY_HEADER_CONTENT_LENGTH, MHD_RO_END);
     if (!kv_get(&r->resp_headers, "Content-Type"))
         kv_set(&r->resp_headers, "Content-Type", "text/html; charset=UTF-8");
+    if (!r->who.owner)
+        acl_strip_owner_headers(&r->resp_headers); /* Swift's swift_owner_headers */
     for (size_t i = 0; i < r->resp_headers.n; i++) {
         const struct kv *h = &r->resp_headers.items[i];
         if (!manual_length && strcasecmp(h->key, "Content-Length") == 0)
@@ -587,22 +590,21 @@ static enum step answer_metrics(struct request *r)
     return STEP_RESPOND;
 }
 
-/* Authenticate the token of an API request; false when the answer (401 or
- * 403) is already set. */
+/* Authenticate the token of an API request and authorize the request
+ * (server/acl.h); false when the answer (400, 401 or 403) is already set.
+ * A token that is sent but not valid is 401 even where an ACL would let
+ * an anonymous request in, as tempauth answers its own tokens. */
 static bool authorize(struct request *r)
 {
     const char *token = req_header(r, "X-Auth-Token");
     if (!token)
         token = req_header(r, "X-Storage-Token");
-    if (token && auth_check(r->srv->auth, token, &r->who) == 0) {
-        if (auth_allows(&r->who, r->account))
-            return true;
-        resp_error(r, 403, NULL);
+    if (token && auth_check(r->srv->auth, token, &r->who) != 0) {
+        resp_error(r, 401, NULL);
+        resp_headerf(r, "Www-Authenticate", "Swift realm=\"%s\"", r->account);
         return false;
     }
-    resp_error(r, 401, NULL);
-    resp_headerf(r, "Www-Authenticate", "Swift realm=\"%s\"", r->account);
-    return false;
+    return acl_authorize(r) == 0;
 }
 
 static enum step route_api(struct http_conn *hc, const char *path)

@@ -88,6 +88,7 @@ int info_render(const struct server *srv, struct buf *out)
     json_object_set_new(doc, "swift", swift_section(srv->cfg));
     json_object_set_new(doc, "tempurl", tempurl_section());
     json_object_set_new(doc, "formpost", formpost_section());
+    /* tempauth's register_swift_info: X-Account-Access-Control is honoured */
     json_object_set_new(doc, "tempauth", json_pack("{s:b}", "account_acls", 1));
     if (srv->cfg->ratelimit_enabled)
         json_object_set_new(doc, "ratelimit", ratelimit_section(srv->cfg));

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "../replication/cluster.h"
+#include "acl.h"
 #include "constraints.h"
 #include "handlers.h"
 #include "object_int.h"
@@ -98,17 +99,13 @@ static bool split_dest(const char *value, char **container, char **object)
     return ok;
 }
 
-/* The account named by header (unquoted), or the request's. Another
- * account needs a reseller: swiftlet has no cross-account ACLs. */
-static char *other_account(struct request *r, const char *header, bool *ok)
+/* The account named by header (unquoted), or the request's. Whether r
+ * may use it is acl_allows_object()'s call. */
+static char *other_account(struct request *r, const char *header)
 {
     const char *v = req_header(r, header);
-    char *acct = v && *v ? unquote(v) : xstrdup(r->account);
 
-    *ok = strcmp(acct, r->account) == 0 || r->who.reseller;
-    if (!*ok)
-        resp_error(r, 403, NULL);
-    return acct;
+    return v && *v ? unquote(v) : xstrdup(r->account);
 }
 
 /* Open the source; false with a response set when it cannot be copied. */
@@ -239,10 +236,12 @@ static enum step copy_start(struct request *r)
         resp_error(r, 412, "Destination header must be of the form <container name>/<object name>");
         return STEP_RESPOND;
     }
-    e.dst_account = other_account(r, "Destination-Account", &ok);
+    e.dst_account = other_account(r, "Destination-Account");
     e.src_account = xstrdup(r->account);
     e.src_container = xstrdup(r->container);
     e.src_object = xstrdup(r->object);
+    /* the source was authorized as a read of the path; the copy writes */
+    ok = acl_allows_object(r, e.dst_account, e.dst_container, M_PUT);
     if (ok && check_dest(r, &e))
         s = copy_run(r, &e);
     ends_release(&e);
@@ -259,11 +258,13 @@ enum step obj_copy_from_start(struct request *r)
         resp_text(r, 400, "text/plain", "Copy requests require a zero byte body");
         return STEP_RESPOND;
     }
-    e.src_account = other_account(r, "X-Copy-From-Account", &ok);
-    if (ok && !split_dest(req_header(r, "X-Copy-From"), &e.src_container, &e.src_object)) {
+    e.src_account = other_account(r, "X-Copy-From-Account");
+    ok = split_dest(req_header(r, "X-Copy-From"), &e.src_container, &e.src_object);
+    if (!ok)
         resp_error(r, 412, "X-Copy-From header must be of the form <container name>/<object name>");
-        ok = false;
-    }
+    /* the path was authorized as a write; the copy reads its source */
+    if (ok)
+        ok = acl_allows_object(r, e.src_account, e.src_container, M_GET);
     e.dst_account = xstrdup(r->account);
     e.dst_container = xstrdup(r->container);
     e.dst_object = xstrdup(r->object);

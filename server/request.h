@@ -47,6 +47,8 @@ struct identity {
     bool admin;           /* account admin (.admin) */
     bool reseller;        /* reseller admin: every account */
     bool read_only;       /* may only read (GET, HEAD) in its own account */
+    bool owner;           /* swift_owner of the path's account: sees and sets
+                             ACLs and keys (set by acl_authorize) */
 };
 
 struct request {
