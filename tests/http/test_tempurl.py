@@ -322,17 +322,22 @@ def test_keys_hidden_from_acl_users(spawn):
     assert admin.put(c, headers={"X-Container-Meta-Temp-URL-Key": "ck",
                                  "X-Container-Meta-Color": "blue",
                                  "X-Container-Read": "test:reader"}).status_code == 201
-    assert admin.post(url, headers={"X-Account-Meta-Temp-URL-Key": "ak"}).status_code == 204
+    assert admin.post(url, headers={"X-Account-Meta-Temp-URL-Key": "ak",
+                                    "X-Account-Access-Control":
+                                        '{"read-only":["test:reader"]}'}).status_code == 204
     r = requests.get(srv.auth_url, headers={"X-Auth-User": "test:reader", "X-Auth-Key": "rk"})
     assert r.status_code == 200
     reader = new_session(r.headers["X-Auth-Token"])
     for target in (url, c):
         for h in (reader.head(target), reader.get(target)):
+            # the ACLs let it read, and the other metadata shows, but no key
+            assert h.status_code in (200, 204), (target, h.status_code)
             assert not [k for k in h.headers if "temp-url" in k.lower()], h.headers
-            # either the ACL lets it read (then the other metadata shows) or not
-            assert h.status_code in (200, 204, 403)
-            if h.status_code != 403 and target == c:
+            if target == c:
                 assert h.headers["X-Container-Meta-Color"] == "blue"
+    # the owner still sees both
+    assert admin.head(url).headers["X-Account-Meta-Temp-URL-Key"] == "ak"
+    assert admin.head(c).headers["X-Container-Meta-Temp-URL-Key"] == "ck"
 
 
 def test_info(info):
@@ -355,3 +360,27 @@ def test_token_requests_unaffected(sess, tu):
     assert sess.get(tu.obj).status_code == 200
     r = sess.get(tu.obj, params={"temp_url_sig": "0" * 40, "temp_url_expires": tu.exp})
     assert r.status_code == 401
+
+
+def test_keys_not_set_by_non_owners(spawn):
+    """A read-write user of the account (not its admin) may change container
+    metadata, but the TempURL key headers it sends are ignored, as Swift's
+    tempauth treats every swift_owner_header."""
+    srv = spawn(extra=["--user", "test:writer:wk"])
+    url, tok = srv.auth()
+    admin = new_session(tok)
+    c = url + "/keyed"
+    assert admin.put(c, headers={"X-Container-Meta-Temp-URL-Key": "ck"}).status_code == 201
+    assert admin.post(url, headers={"X-Account-Meta-Temp-URL-Key": "ak",
+                                    "X-Account-Access-Control":
+                                        '{"read-write":["test:writer"]}'}).status_code == 204
+    r = requests.get(srv.auth_url, headers={"X-Auth-User": "test:writer", "X-Auth-Key": "wk"})
+    writer = new_session(r.headers["X-Auth-Token"])
+    r = writer.post(c, headers={"X-Container-Meta-Temp-URL-Key": "evil",
+                                "X-Container-Meta-Color": "red"})
+    assert r.status_code == 204
+    h = admin.head(c).headers
+    assert h["X-Container-Meta-Temp-URL-Key"] == "ck"
+    assert h["X-Container-Meta-Color"] == "red"
+    assert writer.post(url, headers={"X-Account-Meta-Temp-URL-Key": "evil"}).status_code == 403
+    assert admin.head(url).headers["X-Account-Meta-Temp-URL-Key"] == "ak"
