@@ -62,10 +62,17 @@ static json_t *ratelimit_section(const struct config *c)
     return s;
 }
 
+/* versioned_writes with allow_versioned_writes on (server/versioning.h). */
+static json_t *versioned_writes_section(void)
+{
+    return json_pack("{s:[s,s]}", "allowed_flags", "x-versions-location", "x-history-location");
+}
+
 int info_render(const struct server *srv, struct buf *out)
 {
     json_t *doc = json_object();
     json_object_set_new(doc, "swift", swift_section(srv->cfg));
+    json_object_set_new(doc, "versioned_writes", versioned_writes_section());
     if (srv->cfg->ratelimit_enabled)
         json_object_set_new(doc, "ratelimit", ratelimit_section(srv->cfg));
     json_object_set_new(doc, "swiftlet", json_pack("{s:s}", "version", SWIFTLET_VERSION));
