@@ -3,7 +3,8 @@ Swift 2.30's versioned_writes middleware answers: container headers, the
 archive names, stack-mode pops, history-mode delete markers, and what a
 missing archive container does."""
 
-from urllib.parse import quote
+import socket
+from urllib.parse import quote, urlparse
 
 from conftest import unique
 
@@ -283,6 +284,29 @@ def test_missing_archive_container(sess, storage_url, make_container):
     assert r.status_code == 412
     assert sess.get(obj).content == b"three"
     assert sess.delete(url + "/nothere").status_code == 412
+
+
+def test_missing_archive_412_before_body(sess, token, make_container):
+    """As Swift, the archive step runs before the body is read: a client
+    that waits for "100 Continue" gets the 412 instead."""
+    url = make_container()
+    r = sess.post(url, headers={"X-Versions-Location": unique("missing")})
+    assert r.status_code == 204
+    put(sess, url + "/obj", b"one")
+    u = urlparse(url)
+    with socket.create_connection((u.hostname, u.port), timeout=20) as s:
+        s.sendall(("PUT %s/obj HTTP/1.1\r\nHost: %s\r\n"
+                   "X-Auth-Token: %s\r\nContent-Length: 100\r\n"
+                   "Expect: 100-continue\r\nConnection: close\r\n\r\n"
+                   % (u.path, u.netloc, token)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            head += chunk
+    assert head.startswith(b"HTTP/1.1 412 "), head
+    assert sess.get(url + "/obj").content == b"one"
 
 
 def test_copy_onto_versioned_object(sess, make_container):
