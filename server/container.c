@@ -19,6 +19,7 @@
 #include "handlers.h"
 #include "listing.h"
 #include "server.h"
+#include "versioning.h"
 
 #define CONTAINER_META_PREFIX "X-Container-Meta-"
 #define STORAGE_POLICY "Policy-0"
@@ -31,8 +32,6 @@ static const struct {
     {"X-Container-Write", "X-Remove-Container-Write"},
     {"X-Container-Sync-To", "X-Remove-Container-Sync-To"},
     {"X-Container-Sync-Key", "X-Remove-Container-Sync-Key"},
-    {"X-Versions-Location", "X-Remove-Versions-Location"},
-    {"X-History-Location", "X-Remove-History-Location"},
 };
 
 /* The request state between start() and the deferred work. */
@@ -206,6 +205,9 @@ static bool collect_container_meta(struct request *r, struct container_req *st)
     char msg[256];
     int status;
 
+    /* versioned_writes sits before the proxy's metadata checks */
+    if (!versioning_container_meta(r, &st->meta))
+        return false;
     collect_meta(r, CONTAINER_META_PREFIX, false, &sent);
     status = check_metadata(r->srv->cfg, CONTAINER_META_PREFIX, &sent, msg, sizeof(msg));
     kv_release(&sent);

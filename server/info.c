@@ -82,6 +82,12 @@ static json_t *formpost_section(void)
                      "deprecated_digests", "sha1");
 }
 
+/* versioned_writes with allow_versioned_writes on (server/versioning.h). */
+static json_t *versioned_writes_section(void)
+{
+    return json_pack("{s:[s,s]}", "allowed_flags", "x-versions-location", "x-history-location");
+}
+
 int info_render(const struct server *srv, struct buf *out)
 {
     json_t *doc = json_object();
@@ -90,6 +96,7 @@ int info_render(const struct server *srv, struct buf *out)
     json_object_set_new(doc, "formpost", formpost_section());
     /* tempauth's register_swift_info: X-Account-Access-Control is honoured */
     json_object_set_new(doc, "tempauth", json_pack("{s:b}", "account_acls", 1));
+    json_object_set_new(doc, "versioned_writes", versioned_writes_section());
     if (srv->cfg->ratelimit_enabled)
         json_object_set_new(doc, "ratelimit", ratelimit_section(srv->cfg));
     json_object_set_new(doc, "swiftlet", json_pack("{s:s}", "version", SWIFTLET_VERSION));

@@ -29,6 +29,7 @@
 #include "objops.h"
 #include "range.h"
 #include "server.h"
+#include "versioning.h"
 
 #define HTML "text/html; charset=UTF-8"
 #define META_PREFIX "X-Object-Meta-"
@@ -377,6 +378,7 @@ static void put_free(void *p)
     free(st->name);
     free(st->copied_from_account);
     free(st->copied_from);
+    free(st->versions);
     free(st);
 }
 
@@ -399,7 +401,7 @@ struct obj_put *obj_put_new(struct request *r, const char *account, const char *
     return st;
 }
 
-static bool container_exists(struct request *r, const struct obj_put *st)
+static bool container_exists(struct request *r, struct obj_put *st)
 {
     struct placement cpl;
     struct container_stat cs;
@@ -409,6 +411,8 @@ static bool container_exists(struct request *r, const struct obj_put *st)
     kv_init(&cs.meta);
     cluster_locate(r->srv->cluster, ITEM_CONTAINER, st->account, st->container, NULL, &cpl);
     rc = db_container_stat(r->srv->db, &cpl, &cs);
+    if (rc == 0)
+        st->versions = versioning_location(&cs.meta, NULL);
     container_stat_release(&cs);
     if (rc == -ENOENT)
         resp_error(r, 404, NULL);
@@ -515,6 +519,9 @@ bool obj_put_prepare(struct request *r, struct obj_put *st, const struct kv_list
     if (!request_headers(r, &st->meta.headers) || !put_if_none_match(r, st))
         return false;
     put_expect_etag(r, st);
+    if (st->versions &&
+        !versioning_put_check(r, st->account, st->versions, st->container, st->object))
+        return false;
     rc = object_writer_open(&st->w, &st->pl, st->name, st->ts);
     if (rc != 0) {
         st->w = NULL;
@@ -572,7 +579,13 @@ enum step obj_put_commit(struct request *r)
 {
     struct obj_put *st = r->state;
     char date[HTTP_DATE_LEN];
-    int rc = st->copy ? obj_copy_stream(st) : 0;
+    int rc;
+
+    /* the current version is archived before the new one commits */
+    if (st->versions &&
+        !versioning_put(r, st->account, st->versions, st->container, st->object))
+        return STEP_RESPOND;   /* req_free aborts the writer */
+    rc = st->copy ? obj_copy_stream(st) : 0;
 
     if (rc == 0 && st->etag_bad)
         rc = ERR_ETAG;
@@ -676,8 +689,11 @@ const struct handler_ops object_post_ops = {.start = post_start};
 
 static enum step delete_work(struct request *r)
 {
-    int rc = objops_delete(r->srv, r->account, r->container, r->object);
+    int rc;
 
+    if (versioning_delete(r))
+        return STEP_RESPOND;   /* a versioned container: answered */
+    rc = objops_delete(r->srv, r->account, r->container, r->object);
     if (rc != 0)
         resp_errno(r, rc);
     else

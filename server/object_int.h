@@ -25,6 +25,7 @@ struct obj_put {
     struct object_meta meta;              /* content_type and headers to store */
     char expect_etag[33];                 /* "" when the client sent none */
     bool etag_bad;                        /* an ETag no MD5 can match */
+    char *versions;                       /* archive container (versioning.h), or NULL */
 
     /* a copy: the source, open, and what the 201 reports */
     bool copy;
