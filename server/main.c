@@ -60,6 +60,7 @@ static const struct command {
     {"replicate", cmd_replicate},
     {"status", cmd_status},
     {"bench", cmd_bench},
+    {"user", cmd_user},
     {NULL, NULL},
 };
 
@@ -82,6 +83,7 @@ static void usage(FILE *out)
             "       swiftlet audit|expire [-c FILE | --data DIR] [--once]\n"
             "       swiftlet status [-c FILE | --data DIR]   health of each disk group\n"
             "       swiftlet replicate [-c FILE | --data DIR] [--once]\n"
+            "       swiftlet user [-c FILE | --data DIR] add|list|del|set-key|set-role ...\n"
             "       swiftlet bench --auth URL --user ACCOUNT:USER --key KEY [...] (bench --help)\n"
             "       swiftlet --dump-config [-c FILE] | --config-docs | --version | --help\n"
             "\n"
@@ -240,11 +242,22 @@ static void print_connect(const struct server *srv, const struct options *opts,
     printf("auth URL: %s/auth/v1.0  user: %s:%s  key: %s\n", srv->storage_url_base, u, un, k);
     printf("export ST_AUTH=%s/auth/v1.0 ST_USER=%s:%s ST_KEY=%s\n", srv->storage_url_base, u, un,
            k);
+    /* The same user through Rackspace / Keystone v2.0 and Keystone v3. */
+    printf("auth v2.0: %s/v2.0  username: %s  apiKey (or password): %s  tenant: %s\n",
+           srv->storage_url_base, un, k, u);
+    printf("auth v3: %s/v3  user: %s  domain: Default  password: %s  project: %s  "
+           "project domain: Default\n", srv->storage_url_base, un, k, u);
     if (opts->print_connect) {
         printf("\ntry:\n  swift -A %s/auth/v1.0 -U %s:%s -K %s stat\n", srv->storage_url_base, u,
                un, k);
         printf("  curl -i -H 'X-Auth-User: %s:%s' -H 'X-Auth-Key: %s' %s/auth/v1.0\n", u, un, k,
                srv->storage_url_base);
+        printf("  curl -s -X POST -H 'Content-Type: application/json' -d '{\"auth\": "
+               "{\"RAX-KSKEY:apiKeyCredentials\": {\"username\": \"%s\", \"apiKey\": \"%s\"}}}' "
+               "%s/v2.0/tokens\n", un, k, srv->storage_url_base);
+        printf("  swift --auth-version 3 --os-auth-url %s/v3 --os-username %s --os-password %s "
+               "--os-project-name %s --os-user-domain-name Default --os-project-domain-name "
+               "Default stat\n", srv->storage_url_base, un, k, u);
         printf("  curl -i -H \"X-Auth-Token: $TOKEN\" -X PUT %s/v1/%s%s/photos\n",
                srv->storage_url_base, cfg->reseller_prefix, u);
         printf("stop with Ctrl-C\n");
