@@ -4,7 +4,7 @@
  *
  * v2.0 and v3 read a JSON body into a capped buffer (AUTH_BODY_MAX: a
  * login is a few hundred bytes; anything larger, and any body that is not
- * JSON, is a 400 and never a crash). The login itself runs on a worker
+ * JSON, is a 400 and never a crash; see AUTH_DRAIN_MAX). The login itself runs on a worker
  * thread (req_defer): it may read the users database and derive a PBKDF2
  * hash. Every attempt is logged with the user and tenant, never the key
  * or the token. */
@@ -20,6 +20,10 @@
 #include "server.h"
 
 #define AUTH_BODY_MAX (16 * 1024)
+/* A body over AUTH_BODY_MAX is still read (and dropped) up to this size, so
+ * the client, still sending, gets its 400 instead of a reset connection;
+ * beyond it the connection is cut short. */
+#define AUTH_DRAIN_MAX (1024 * 1024)
 
 enum api { API_V1, API_V2, API_V3 };
 
@@ -29,6 +33,7 @@ static const char *const api_names[] = {"v1.0", "v2.0", "v3"};
 struct login {
     enum api api;
     struct buf body;
+    bool too_big;          /* the body passed AUTH_BODY_MAX */
     struct login_req q;
 };
 
@@ -196,7 +201,7 @@ static enum step token_start(struct request *r, enum api api)
         return STEP_RESPOND;
     }
     if (!json_type(req_header(r, "Content-Type")) ||
-        (r->has_length && r->content_length > AUTH_BODY_MAX)) {
+        (r->has_length && r->content_length > AUTH_DRAIN_MAX)) {
         log_info("msg=\"login refused\" tx=%s api=%s why=body", r->trans_id, api_names[api]);
         json_error(r, l, 400);
         return STEP_RESPOND;
@@ -217,7 +222,9 @@ static enum step v3_start(struct request *r)
 static enum step token_body(struct request *r, const char *p, size_t n)
 {
     struct login *l = r->state;
-    if (buf_append(&l->body, p, n) == 0)
+    if (!l->too_big && buf_append(&l->body, p, n) != 0)
+        l->too_big = true;
+    if (!l->too_big || r->bytes_in <= AUTH_DRAIN_MAX)
         return STEP_BODY;
     log_info("msg=\"login refused\" tx=%s api=%s why=body", r->trans_id, api_names[l->api]);
     json_error(r, l, 400);
@@ -227,7 +234,9 @@ static enum step token_body(struct request *r, const char *p, size_t n)
 static enum step token_end(struct request *r)
 {
     struct login *l = r->state;
-    int status = l->api == API_V2 ? keystone_v2_parse(l->body.data, l->body.len, &l->q)
+    int status = 400;
+    if (!l->too_big)
+        status = l->api == API_V2 ? keystone_v2_parse(l->body.data, l->body.len, &l->q)
                                   : keystone_v3_parse(l->body.data, l->body.len, &l->q);
     if (status) {
         log_info("msg=\"login refused\" tx=%s api=%s why=%s", r->trans_id, api_names[l->api],
