@@ -658,3 +658,35 @@ def test_logins_logged_without_secrets(spawn):
                      r'tenant="-" why=credentials', log)
     assert re.search(r'msg="login refused" tx=\S+ api=v3 user="tester"', log)
     assert re.search(r'msg="login refused" tx=\S+ api=v2\.0 why=body', log)
+
+
+def test_info_lists_login_apis(server):
+    info = requests.get(server.base + "/info").json()
+    assert info["swiftlet"]["auth"] == {"v1.0": "/auth/v1.0",
+                                        "v2.0": "/v2.0/tokens",
+                                        "v3": "/v3/auth/tokens"}
+
+
+def test_print_connect_shows_all_three(spawn):
+    # `make run` is `serve --data var --user test:tester:testing:admin
+    # --print-connect`: the same lines as --ephemeral, plus examples.
+    srv = spawn(extra=["--print-connect"])
+    deadline = time.monotonic() + 10
+    while "stop with Ctrl-C" not in srv.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    out = srv.log()
+    assert "auth v2.0: %s/v2.0  username: tester  apiKey (or password): " \
+           "testing  tenant: test" % srv.base in out
+    assert "auth v3: %s/v3  user: tester  domain: Default  password: testing  " \
+           "project: test  project domain: Default" % srv.base in out
+    m = re.search(r"^  (swift --auth-version 3 .*)$", out, re.M)
+    assert m, out
+    p = subprocess.run(m.group(1).split(), capture_output=True, text=True,
+                       timeout=60, env={k: v for k, v in os.environ.items()
+                                        if not k.startswith(("ST_", "OS_"))})
+    assert p.returncode == 0 and "Account: AUTH_test" in p.stdout, p.stderr
+    m = re.search(r"^  (curl -s -X POST .*/v2\.0/tokens)$", out, re.M)
+    assert m, out
+    p = subprocess.run(["bash", "-c", m.group(1)], capture_output=True,
+                       text=True, timeout=30)
+    assert TOKEN_RE.match(json.loads(p.stdout)["access"]["token"]["id"])
