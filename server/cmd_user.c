@@ -107,6 +107,24 @@ static int print_user(void *ctx, const struct user_info *u)
     return 0;
 }
 
+/* The file holds key hashes: only its owner may read it, and when root
+ * runs the command, that owner is the one of the directory (the server's
+ * user), so the server can still open it. */
+static void secure_file(const char *path)
+{
+    struct stat st;
+    char *dir = xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    if (geteuid() == 0 && stat(slash ? dir : ".", &st) == 0 &&
+        chown(path, st.st_uid, st.st_gid) != 0)
+        perror("swiftlet user: chown");
+    free(dir);
+    if (chmod(path, 0600) != 0 && errno != ENOENT)
+        perror("swiftlet user: chmod");
+}
+
 /* The verbs, on path; argv[0] is the verb. */
 static int run_verb(const char *path, int argc, char **argv)
 {
@@ -144,6 +162,8 @@ static int run_verb(const char *path, int argc, char **argv)
         return usage_error("unknown verb");
     }
     memset(key, 0, sizeof(key));
+    if (rc == 0)
+        secure_file(path);
     return report(rc, verb, argv[1]);
 }
 

@@ -547,6 +547,7 @@ def test_user_command(spawn):
         ["ops:root", "reseller"], ["other:bob", "admin"], ["test:alice", "member"]]
     assert "key" not in listing.stdout.lower()
     # keys are stored hashed, never in plain text
+    assert os.stat(os.path.join(d, "users.db")).st_mode & 0o777 == 0o600
     raw = open(os.path.join(d, "users.db"), "rb").read()
     assert b"alice-key-1" not in raw and b"root-key-1" not in raw
     db = sqlite3.connect(os.path.join(d, "users.db"))
