@@ -371,17 +371,24 @@ static int serve(struct config *cfg, struct options *opts)
     srv.ratelimit = ratelimit_new(cfg);
     struct http_server *hs = NULL;
     struct health *health = NULL;
+    /* Logins hand out URLs built on storage_url_base: set it before the
+     * first request can arrive, unless the kernel picks the port (":0"). */
+    char *host = url_host(cfg->listen);
+    const char *port = strrchr(cfg->listen, ':');
+    if (port && strcmp(port, ":0") != 0)
+        srv.storage_url_base = xasprintf("http://%s%s", host, port);
     int hrc = http_start(&hs, &srv, cfg->listen);
     if (hrc != 0) {
+        free(host);
         fprintf(stderr, "swiftlet: cannot listen on %s: %s\n", cfg->listen, err_str(hrc));
         goto out;
     }
+    if (!srv.storage_url_base)
+        srv.storage_url_base = xasprintf("http://%s:%u", host, http_port(hs));
+    free(host);
     if (health_start(&health, srv.cluster, cfg->health_probe_interval_ms,
                      cfg->health_min_free_percent) != 0)
         log_warn("msg=\"cannot start the disk group prober\"");
-    char *host = url_host(cfg->listen);
-    srv.storage_url_base = xasprintf("http://%s:%u", host, http_port(hs));
-    free(host);
     log_info("msg=\"serving\" url=%s disk_groups=%zu io=%s", srv.storage_url_base,
              cluster_dg_count(srv.cluster), io_mode_in_use() == IO_URING ? "uring" : "sync");
     if (opts->ephemeral || opts->print_connect)
