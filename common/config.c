@@ -117,6 +117,15 @@ static const struct config_opt options[] = {
      "a user as `ACCOUNT:USER:KEY[:admin]`"},
     STR(AUT, "reseller_prefix", "AUTH_", reseller_prefix,
         "prefix of account names in storage URLs (`/v1/AUTH_<account>`)"),
+    /* identity (v2.0 / v3 logins, `swiftlet user`) */
+    STR(AUT, "users_db", "", users_db,
+        "users database (`swiftlet user`); empty means `<data_dir>/users.db`, or "
+        "`swiftlet-users.db` beside the first disk_group"),
+    STR(AUT, "region", "RegionOne", region,
+        "region named in the v2.0 / v3 service catalog (and RAX-AUTH:defaultRegion)"),
+    STR(AUT, "internal_url", "", internal_url,
+        "base URL (`http://HOST:PORT`) of the catalog's internal (ServiceNet) endpoint; "
+        "empty means the public one"),
 
     BOOL(REP, "enabled", "true", replicator_enabled,
          "run the replicator in the background of `serve`"),

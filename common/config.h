@@ -87,6 +87,9 @@ struct config {
     struct config_user *users;
     size_t n_users;
     char *reseller_prefix;      /* "AUTH_" */
+    char *users_db;             /* users database; "" = the default path */
+    char *region;               /* catalog region of v2.0 / v3 logins */
+    char *internal_url;         /* base URL of the internal endpoint; "" = public */
 
     /* [replicator] (INI keys drop the replicator_ prefix) */
     bool replicator_enabled;    /* run the background thread in serve */

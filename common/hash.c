@@ -172,6 +172,22 @@ int hmac_digest(const char *digest, const void *key, size_t keylen, const void *
     return len;
 }
 
+int pbkdf2_sha256(const void *secret, size_t secretlen, const uint8_t *salt, size_t saltlen,
+                  unsigned iterations, uint8_t *out, size_t outlen)
+{
+    static const char empty[1] = "";
+
+    fetch();
+    if (iterations == 0 || secretlen > INT_MAX || saltlen > INT_MAX || outlen > INT_MAX)
+        return -EINVAL;
+    /* PKCS5_PBKDF2_HMAC is OpenSSL's one-call PBKDF2 (not deprecated). */
+    check_ossl(PKCS5_PBKDF2_HMAC(secretlen ? secret : empty, (int)secretlen, salt, (int)saltlen,
+                                 (int)MIN(iterations, (unsigned)INT_MAX), sha256_md, (int)outlen,
+                                 out),
+               "pbkdf2");
+    return 0;
+}
+
 bool bytes_equal_ct(const void *a, const void *b, size_t n)
 {
     return CRYPTO_memcmp(a, b, n) == 0;

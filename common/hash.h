@@ -32,6 +32,11 @@ int hmac_digest(const char *digest, const void *key, size_t keylen, const void *
                 size_t msglen, uint8_t out[64]) WUR;
 void sha256_raw(const void *p, size_t n, uint8_t out[32]);
 
+/* PBKDF2-HMAC-SHA256 of secret with salt (stored key hashes); fills outlen
+ * bytes. 0 or -EINVAL (zero iterations, absurd lengths). */
+int pbkdf2_sha256(const void *secret, size_t secretlen, const uint8_t *salt, size_t saltlen,
+                  unsigned iterations, uint8_t *out, size_t outlen) WUR;
+
 /* Constant-time comparison of two equal-length byte strings. */
 bool bytes_equal_ct(const void *a, const void *b, size_t n);
 

@@ -7,6 +7,7 @@ set -euo pipefail
 build_pkgs=(gcc make pkg-config libmicrohttpd-dev libsqlite3-dev libssl-dev liburing-dev
             libjansson-dev libinih-dev libarchive-dev libisal-dev libcurl4-openssl-dev)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-swiftclient python3-requests
+           python3-keystoneclient python3-keystoneauth1
            clang libclang-rt-14-dev curl gnuplot-nox
            rclone restic duplicity)  # the backup clients of tests/http/test_clients.py
 bench_pkgs=(wrk curl nginx-full python3 gcc gnuplot-nox)

@@ -1,19 +1,24 @@
-/* server/auth.c: implements tempauth-style v1.0 users and tokens
- * (server/auth.h). */
+/* server/auth.c: implements users and tokens (server/auth.h): logins
+ * against the config's users and the users database, and the in-memory
+ * token table every API request is checked against. */
 #include "auth.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../common/hash.h"
 #include "../common/log.h"
+#include "../storage/users.h"
 
+/* A token and who it stands for. The identity is copied in, so a token
+ * stays valid (until it expires) whatever happens to its user later. */
 struct token {
     char token[AUTH_TOKEN_LEN];
-    size_t user_index;
+    char *tenant;           /* "test" */
+    char *user;             /* "tester" */
+    bool admin, reseller, read_only;
     time_t expires;
     struct token *next;
 };
@@ -22,8 +27,7 @@ struct token {
 
 struct auth {
     const struct config *cfg;
-    char **accounts;             /* "AUTH_<account>" per config user */
-    char **user_names;           /* "account:user" per config user */
+    char *users_path;           /* the users database */
     pthread_rwlock_t lock;
     struct token *buckets[TOKEN_BUCKETS];
 };
@@ -37,19 +41,41 @@ static size_t token_bucket(const char *token)
     return h % TOKEN_BUCKETS;
 }
 
+char *auth_users_path(const struct config *cfg)
+{
+    if (cfg->users_db && *cfg->users_db)
+        return xstrdup(cfg->users_db);
+    if (cfg->data_dir && *cfg->data_dir)
+        return xasprintf("%s/users.db", cfg->data_dir);
+    if (cfg->n_disk_groups > 0) {
+        /* Beside the first disk group, as the ring file is. */
+        const char *dg = cfg->disk_groups[0];
+        size_t n = strlen(dg);
+        while (n > 1 && dg[n - 1] == '/')
+            n--;
+        const char *slash = memrchr(dg, '/', n);
+        if (!slash)
+            return xstrdup("swiftlet-users.db");
+        return xasprintf("%.*s/swiftlet-users.db", (int)(slash == dg ? 1 : slash - dg), dg);
+    }
+    return xstrdup("users.db");
+}
+
 int auth_new(struct auth **out, const struct config *cfg)
 {
     struct auth *a = xcalloc(1, sizeof(*a));
     a->cfg = cfg;
-    a->accounts = xcalloc(cfg->n_users + 1, sizeof(char *));
-    a->user_names = xcalloc(cfg->n_users + 1, sizeof(char *));
-    for (size_t i = 0; i < cfg->n_users; i++) {
-        a->accounts[i] = xasprintf("%s%s", cfg->reseller_prefix, cfg->users[i].account);
-        a->user_names[i] = xasprintf("%s:%s", cfg->users[i].account, cfg->users[i].user);
-    }
+    a->users_path = auth_users_path(cfg);
     pthread_rwlock_init(&a->lock, NULL);
     *out = a;
     return 0;
+}
+
+static void token_free(struct token *t)
+{
+    free(t->tenant);
+    free(t->user);
+    free(t);
 }
 
 void auth_free(struct auth *a)
@@ -60,27 +86,85 @@ void auth_free(struct auth *a)
         struct token *t = a->buckets[i];
         while (t) {
             struct token *next = t->next;
-            free(t);
+            token_free(t);
             t = next;
         }
     }
-    for (size_t i = 0; i < a->cfg->n_users; i++) {
-        free(a->accounts[i]);
-        free(a->user_names[i]);
-    }
-    free(a->accounts);
-    free(a->user_names);
+    free(a->users_path);
     pthread_rwlock_destroy(&a->lock);
     free(a);
 }
 
-/* A valid token this user already holds, so repeated logins share one
- * token as tempauth's do. Caller holds the lock. */
-static struct token *find_user_token(struct auth *a, size_t user_index, time_t now)
+/* ---- checking credentials ---- */
+
+/* The account part of a tenant name: "AUTH_test" and "test" both name
+ * account "test". */
+static const char *strip_prefix(const struct config *cfg, const char *tenant)
+{
+    size_t n = strlen(cfg->reseller_prefix);
+    if (n && strncmp(tenant, cfg->reseller_prefix, n) == 0 && tenant[n])
+        return tenant + n;
+    return tenant;
+}
+
+static bool key_equal(const char *want, const char *key)
+{
+    size_t n = strlen(want);
+    return strlen(key) == n && bytes_equal_ct(want, key, n);
+}
+
+/* Check the config's users; fills who (tenant, user, admin) on a match.
+ * 0, -ENOENT, -EACCES. */
+static int login_config(const struct config *cfg, const char *account, const char *user,
+                        const char *key, struct auth_grant *g)
+{
+    bool found = false;
+    for (size_t i = 0; i < cfg->n_users; i++) {
+        const struct config_user *u = &cfg->users[i];
+        if (strcmp(u->user, user) != 0 || (account && strcmp(u->account, account) != 0))
+            continue;
+        found = true;
+        if (!key_equal(u->key, key))
+            continue;
+        g->tenant = xstrdup(u->account);
+        g->user = xstrdup(u->user);
+        g->admin = u->admin;
+        return 0;
+    }
+    return found ? -EACCES : -ENOENT;
+}
+
+/* Check the users database. 0, -ENOENT, -EACCES, -EIO. */
+static int login_db(const char *path, const char *account, const char *user, const char *key,
+                    struct auth_grant *g)
+{
+    struct user_info u;
+    int rc = users_verify(path, account, user, key, &u);
+    if (rc == -ENOENT || rc == -EACCES)
+        return rc;
+    if (rc) {
+        log_error("msg=\"cannot read the users database\" path=%s err=\"%s\"", path, err_str(rc));
+        return -EIO;
+    }
+    g->tenant = xstrdup(u.account);
+    g->user = xstrdup(u.user);
+    g->admin = u.role == ROLE_ADMIN || u.role == ROLE_RESELLER;
+    g->reseller = u.role == ROLE_RESELLER;
+    g->read_only = u.role == ROLE_READ_ONLY;
+    return 0;
+}
+
+/* ---- tokens ---- */
+
+/* A valid token this user already holds with the same rights, so repeated
+ * logins share one token as tempauth's do. Caller holds the lock. */
+static struct token *find_user_token(struct auth *a, const struct auth_grant *g, time_t now)
 {
     for (size_t i = 0; i < TOKEN_BUCKETS; i++)
         for (struct token *t = a->buckets[i]; t; t = t->next)
-            if (t->user_index == user_index && t->expires > now)
+            if (t->expires > now && strcmp(t->tenant, g->tenant) == 0 &&
+                strcmp(t->user, g->user) == 0 && t->admin == g->admin &&
+                t->reseller == g->reseller && t->read_only == g->read_only)
                 return t;
     return NULL;
 }
@@ -93,54 +177,92 @@ static void prune_bucket(struct auth *a, size_t b, time_t now)
         if ((*pp)->expires <= now) {
             struct token *dead = *pp;
             *pp = dead->next;
-            free(dead);
+            token_free(dead);
         } else {
             pp = &(*pp)->next;
         }
     }
 }
 
-int auth_login(struct auth *a, const char *user, const char *key, char token[AUTH_TOKEN_LEN],
-               unsigned *expires_in, char **account_out)
+/* A new token for g. Caller holds the write lock. NULL when there is no
+ * randomness. */
+static struct token *token_new(struct auth *a, const struct auth_grant *g, time_t now)
 {
-    size_t i;
-    bool found = false, match = false;
-    for (i = 0; i < a->cfg->n_users; i++) {
-        if (strcmp(a->user_names[i], user) != 0)
-            continue;
-        const char *want = a->cfg->users[i].key;
-        size_t n = strlen(want);
-        found = true;
-        match = strlen(key) == n && bytes_equal_ct(want, key, n);
-        break;
-    }
-    if (!match)
-        return found ? -EACCES : -ENOENT;
+    uint8_t raw[16];
+    if (random_bytes(raw, sizeof(raw)) != 0)
+        return NULL;
+    struct token *t = xcalloc(1, sizeof(*t));
+    memcpy(t->token, "AUTH_tk", 7);
+    hex_encode(raw, sizeof(raw), t->token + 7);
+    t->tenant = xstrdup(g->tenant);
+    t->user = xstrdup(g->user);
+    t->admin = g->admin;
+    t->reseller = g->reseller;
+    t->read_only = g->read_only;
+    t->expires = now + (time_t)a->cfg->token_ttl;
+    size_t b = token_bucket(t->token);
+    prune_bucket(a, b, now);
+    t->next = a->buckets[b];
+    a->buckets[b] = t;
+    return t;
+}
 
+/* Give g a token (an existing one of the same user, or a new one). */
+static int grant_token(struct auth *a, struct auth_grant *g)
+{
     time_t now = time(NULL);
     pthread_rwlock_wrlock(&a->lock);
-    struct token *t = find_user_token(a, i, now);
-    if (!t) {
-        uint8_t raw[16];
-        if (random_bytes(raw, sizeof(raw)) != 0) {
-            pthread_rwlock_unlock(&a->lock);
-            return -EIO;
-        }
-        t = xcalloc(1, sizeof(*t));
-        memcpy(t->token, "AUTH_tk", 7);
-        hex_encode(raw, sizeof(raw), t->token + 7);
-        t->user_index = i;
-        t->expires = now + (time_t)a->cfg->token_ttl;
-        size_t b = token_bucket(t->token);
-        prune_bucket(a, b, now);
-        t->next = a->buckets[b];
-        a->buckets[b] = t;
+    struct token *t = find_user_token(a, g, now);
+    if (!t)
+        t = token_new(a, g, now);
+    if (t) {
+        memcpy(g->token, t->token, AUTH_TOKEN_LEN);
+        g->expires = t->expires;
+        g->expires_in = (unsigned)(t->expires - now);
     }
-    memcpy(token, t->token, AUTH_TOKEN_LEN);
-    *expires_in = (unsigned)(t->expires - now);
     pthread_rwlock_unlock(&a->lock);
-    *account_out = xstrdup(a->accounts[i]);
-    return 0;
+    return t ? 0 : -EIO;
+}
+
+int auth_login(struct auth *a, const char *account, const char *user, const char *key,
+               struct auth_grant *out)
+{
+    char acct_buf[USERS_NAME_MAX + 1];
+    const struct config *cfg = a->cfg;
+    memset(out, 0, sizeof(*out));
+    if (account)
+        account = strip_prefix(cfg, account);
+    const char *colon = strchr(user, ':');
+    if (colon) {
+        /* "test:tester": the account part must agree with the tenant. */
+        size_t n = (size_t)(colon - user);
+        if (n == 0 || n > USERS_NAME_MAX)
+            return -ENOENT;
+        memcpy(acct_buf, user, n);
+        acct_buf[n] = '\0';
+        if (account && strcmp(account, acct_buf) != 0)
+            return -ENOENT;
+        account = acct_buf;
+        user = colon + 1;
+    }
+    int rc = login_config(cfg, account, user, key, out);
+    if (rc == -ENOENT)
+        rc = login_db(a->users_path, account, user, key, out);
+    if (rc == 0) {
+        out->account = xasprintf("%s%s", cfg->reseller_prefix, out->tenant);
+        rc = grant_token(a, out);
+    }
+    if (rc)
+        auth_grant_release(out);
+    return rc;
+}
+
+void auth_grant_release(struct auth_grant *g)
+{
+    free(g->account);
+    free(g->tenant);
+    free(g->user);
+    memset(g, 0, sizeof(*g));
 }
 
 int auth_check(struct auth *a, const char *token, struct identity *who)
@@ -154,28 +276,18 @@ int auth_check(struct auth *a, const char *token, struct identity *who)
         if (strcmp(t->token, token) != 0)
             continue;
         if (t->expires > now) {
-            const struct config_user *u = &a->cfg->users[t->user_index];
             who->authenticated = true;
-            who->account = xstrdup(a->accounts[t->user_index]);
-            who->user = xstrdup(a->user_names[t->user_index]);
-            who->admin = u->admin;
-            who->reseller = false;
+            who->account = xasprintf("%s%s", a->cfg->reseller_prefix, t->tenant);
+            who->user = xasprintf("%s:%s", t->tenant, t->user);
+            who->admin = t->admin;
+            who->reseller = t->reseller;
+            who->read_only = t->read_only;
             rc = 0;
         }
         break;
     }
     pthread_rwlock_unlock(&a->lock);
     return rc;
-}
-
-bool auth_allows(const struct identity *who, const char *account)
-{
-    if (!who->authenticated)
-        return false;
-    if (who->reseller)
-        return true;
-    /* tempauth: only the account's admins own it; other users need ACLs. */
-    return who->admin && account && strcmp(who->account, account) == 0;
 }
 
 void identity_release(struct identity *who)

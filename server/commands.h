@@ -46,4 +46,8 @@ int cmd_status(struct command_ctx *ctx);
 /* `swiftlet bench --auth URL ...`: the load generator (tools/bench.h);
  * parses its own options from ctx->argv (cmd_bench.c). */
 int cmd_bench(struct command_ctx *ctx);
+
+/* `swiftlet user add|list|del|set-key|set-role ...`: the users database
+ * (cmd_user.c). */
+int cmd_user(struct command_ctx *ctx);
 #endif

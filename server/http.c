@@ -503,47 +503,6 @@ static void make_trans_id(char out[40])
              (unsigned long long)(b & 0xfffff), (unsigned long long)time(NULL));
 }
 
-static enum step answer_auth(struct request *r)
-{
-    if (r->method != M_GET && r->method != M_HEAD) {
-        resp_error(r, 405, NULL);
-        resp_header(r, "Allow", "GET, HEAD");
-        return STEP_RESPOND;
-    }
-    const char *user = req_header(r, "X-Auth-User");
-    const char *key = req_header(r, "X-Auth-Key");
-    if (!user)
-        user = req_header(r, "X-Storage-User");
-    if (!key)
-        key = req_header(r, "X-Storage-Pass");
-    char token[AUTH_TOKEN_LEN];
-    unsigned expires_in = 0;
-    char *account = NULL;
-    int rc = user && key ? auth_login(r->srv->auth, user, key, token, &expires_in, &account)
-                         : -ENOENT;
-    if (rc != 0) {
-        char user_q[128];
-        log_info("msg=\"login refused\" tx=%s user=%s", r->trans_id,
-                 log_quote(user_q, sizeof(user_q), user ? user : ""));
-        resp_error(r, 401, NULL);
-        /* tempauth names the account asked for, unless the key was wrong. */
-        const char *colon = user ? strchr(user, ':') : NULL;
-        if (rc == -ENOENT && colon)
-            resp_headerf(r, "Www-Authenticate", "Swift realm=\"%.*s\"", (int)(colon - user),
-                         user);
-        else
-            resp_header(r, "Www-Authenticate", "Swift realm=\"unknown\"");
-        return STEP_RESPOND;
-    }
-    resp_error(r, 200, NULL);
-    resp_header(r, "X-Auth-Token", token);
-    resp_header(r, "X-Storage-Token", token);
-    resp_headerf(r, "X-Auth-Token-Expires", "%u", expires_in);
-    resp_headerf(r, "X-Storage-Url", "%s/v1/%s", r->srv->storage_url_base, account);
-    free(account);
-    return STEP_RESPOND;
-}
-
 static enum step answer_info(struct request *r)
 {
     if (r->method == M_OPTIONS) {
@@ -676,9 +635,10 @@ static enum step route(struct http_conn *hc)
     struct request *r = &hc->req;
     char *path = xstrndup(hc->uri, (size_t)(hc->query - hc->uri) - (*hc->query ? 1 : 0));
     enum step s;
-    if (strcmp(path, "/auth/v1.0") == 0 || strcmp(path, "/auth/v1") == 0 ||
-        strcmp(path, "/auth/v1.0/") == 0) {
-        s = answer_auth(r);
+    const struct handler_ops *login = auth_route(path); /* v1.0, v2.0 and v3 logins */
+    if (login) {
+        hc->ops = login;
+        s = login->start(r);
     } else if (strcmp(path, "/info") == 0) {
         s = answer_info(r);
     } else if (strcmp(path, "/healthcheck") == 0) {

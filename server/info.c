@@ -99,7 +99,11 @@ int info_render(const struct server *srv, struct buf *out)
     json_object_set_new(doc, "versioned_writes", versioned_writes_section());
     if (srv->cfg->ratelimit_enabled)
         json_object_set_new(doc, "ratelimit", ratelimit_section(srv->cfg));
-    json_object_set_new(doc, "swiftlet", json_pack("{s:s}", "version", SWIFTLET_VERSION));
+    /* swiftlet's own: its version and the login APIs it answers. */
+    json_object_set_new(doc, "swiftlet", json_pack("{s:s, s:{s:s, s:s, s:s}}", "version",
+                                                   SWIFTLET_VERSION, "auth", "v1.0", "/auth/v1.0",
+                                                   "v2.0", "/v2.0/tokens", "v3",
+                                                   "/v3/auth/tokens"));
     char *text = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_COMPACT);
     json_decref(doc);
     if (!text)

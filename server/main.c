@@ -60,6 +60,7 @@ static const struct command {
     {"replicate", cmd_replicate},
     {"status", cmd_status},
     {"bench", cmd_bench},
+    {"user", cmd_user},
     {NULL, NULL},
 };
 
@@ -82,6 +83,7 @@ static void usage(FILE *out)
             "       swiftlet audit|expire [-c FILE | --data DIR] [--once]\n"
             "       swiftlet status [-c FILE | --data DIR]   health of each disk group\n"
             "       swiftlet replicate [-c FILE | --data DIR] [--once]\n"
+            "       swiftlet user [-c FILE | --data DIR] add|list|del|set-key|set-role ...\n"
             "       swiftlet bench --auth URL --user ACCOUNT:USER --key KEY [...] (bench --help)\n"
             "       swiftlet --dump-config [-c FILE] | --config-docs | --version | --help\n"
             "\n"
@@ -240,11 +242,22 @@ static void print_connect(const struct server *srv, const struct options *opts,
     printf("auth URL: %s/auth/v1.0  user: %s:%s  key: %s\n", srv->storage_url_base, u, un, k);
     printf("export ST_AUTH=%s/auth/v1.0 ST_USER=%s:%s ST_KEY=%s\n", srv->storage_url_base, u, un,
            k);
+    /* The same user through Rackspace / Keystone v2.0 and Keystone v3. */
+    printf("auth v2.0: %s/v2.0  username: %s  apiKey (or password): %s  tenant: %s\n",
+           srv->storage_url_base, un, k, u);
+    printf("auth v3: %s/v3  user: %s  domain: Default  password: %s  project: %s  "
+           "project domain: Default\n", srv->storage_url_base, un, k, u);
     if (opts->print_connect) {
         printf("\ntry:\n  swift -A %s/auth/v1.0 -U %s:%s -K %s stat\n", srv->storage_url_base, u,
                un, k);
         printf("  curl -i -H 'X-Auth-User: %s:%s' -H 'X-Auth-Key: %s' %s/auth/v1.0\n", u, un, k,
                srv->storage_url_base);
+        printf("  curl -s -X POST -H 'Content-Type: application/json' -d '{\"auth\": "
+               "{\"RAX-KSKEY:apiKeyCredentials\": {\"username\": \"%s\", \"apiKey\": \"%s\"}}}' "
+               "%s/v2.0/tokens\n", un, k, srv->storage_url_base);
+        printf("  swift --auth-version 3 --os-auth-url %s/v3 --os-username %s --os-password %s "
+               "--os-project-name %s --os-user-domain-name Default --os-project-domain-name "
+               "Default stat\n", srv->storage_url_base, un, k, u);
         printf("  curl -i -H \"X-Auth-Token: $TOKEN\" -X PUT %s/v1/%s%s/photos\n",
                srv->storage_url_base, cfg->reseller_prefix, u);
         printf("stop with Ctrl-C\n");
@@ -358,17 +371,24 @@ static int serve(struct config *cfg, struct options *opts)
     srv.ratelimit = ratelimit_new(cfg);
     struct http_server *hs = NULL;
     struct health *health = NULL;
+    /* Logins hand out URLs built on storage_url_base: set it before the
+     * first request can arrive, unless the kernel picks the port (":0"). */
+    char *host = url_host(cfg->listen);
+    const char *port = strrchr(cfg->listen, ':');
+    if (port && strcmp(port, ":0") != 0)
+        srv.storage_url_base = xasprintf("http://%s%s", host, port);
     int hrc = http_start(&hs, &srv, cfg->listen);
     if (hrc != 0) {
+        free(host);
         fprintf(stderr, "swiftlet: cannot listen on %s: %s\n", cfg->listen, err_str(hrc));
         goto out;
     }
+    if (!srv.storage_url_base)
+        srv.storage_url_base = xasprintf("http://%s:%u", host, http_port(hs));
+    free(host);
     if (health_start(&health, srv.cluster, cfg->health_probe_interval_ms,
                      cfg->health_min_free_percent) != 0)
         log_warn("msg=\"cannot start the disk group prober\"");
-    char *host = url_host(cfg->listen);
-    srv.storage_url_base = xasprintf("http://%s:%u", host, http_port(hs));
-    free(host);
     log_info("msg=\"serving\" url=%s disk_groups=%zu io=%s", srv.storage_url_base,
              cluster_dg_count(srv.cluster), io_mode_in_use() == IO_URING ? "uring" : "sync");
     if (opts->ephemeral || opts->print_connect)

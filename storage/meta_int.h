@@ -1,6 +1,6 @@
 /* storage/meta_int.h: internals shared by meta.c (SQLite) and meta_commit.c
  * (the group commit of replicated writes). Nothing outside storage/meta*.c
- * includes this.
+ * and storage/users.c (which borrows the SQL helpers) includes this.
  *
  * A replicated write that may run in parallel (object rows, for now) is a
  * commit_req holding one commit_op per replica. commit_submit() queues each

@@ -32,30 +32,37 @@ static void test_login(void **state)
     assert_int_equal(auth_new(&a, &cfg), 0);
 
     static const struct {
-        const char *user, *key;
+        const char *account, *user, *key;
         int rc;
     } cases[] = {
-        {"test:tester", "testing", 0},
-        {"test:tester", "testing2", -EACCES},
-        {"test:tester", "testin", -EACCES},
-        {"test:tester", "", -EACCES},
-        {"test:nobody", "testing", -ENOENT},
-        {"tester", "testing", -ENOENT},
-        {"test:reader", "secret", 0},
-        {"other:boss", "pw", 0},
+        {NULL, "test:tester", "testing", 0},
+        {NULL, "test:tester", "testing2", -EACCES},
+        {NULL, "test:tester", "testin", -EACCES},
+        {NULL, "test:tester", "", -EACCES},
+        {NULL, "test:nobody", "testing", -ENOENT},
+        {NULL, "test:reader", "secret", 0},
+        {NULL, "other:boss", "pw", 0},
+        /* v2.0 / v3 style: a bare user name, the tenant apart or not at all */
+        {NULL, "tester", "testing", 0},
+        {"test", "tester", "testing", 0},
+        {"AUTH_test", "tester", "testing", 0},
+        {"other", "tester", "testing", -ENOENT},
+        {"other", "test:tester", "testing", -ENOENT},
+        {"test", "test:tester", "testing", 0},
+        {NULL, "boss", "pw", 0},
+        {NULL, "boss", "testing", -EACCES},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        char token[AUTH_TOKEN_LEN];
-        unsigned expires = 0;
-        char *account = NULL;
-        int rc = auth_login(a, cases[i].user, cases[i].key, token, &expires, &account);
+        struct auth_grant g;
+        int rc = auth_login(a, cases[i].account, cases[i].user, cases[i].key, &g);
         assert_int_equal(rc, cases[i].rc);
         if (rc == 0) {
-            assert_int_equal(strlen(token), AUTH_TOKEN_LEN - 1);
-            assert_memory_equal(token, "AUTH_tk", 7);
-            assert_true(expires > 3590 && expires <= 3600);
-            assert_memory_equal(account, "AUTH_", 5);
-            free(account);
+            assert_int_equal(strlen(g.token), AUTH_TOKEN_LEN - 1);
+            assert_memory_equal(g.token, "AUTH_tk", 7);
+            assert_true(g.expires_in > 3590 && g.expires_in <= 3600);
+            assert_memory_equal(g.account, "AUTH_", 5);
+            assert_string_equal(g.account + 5, g.tenant);
+            auth_grant_release(&g);
         }
     }
     auth_free(a);
@@ -69,19 +76,21 @@ static void test_token_identity_and_reuse(void **state)
     make_config(&cfg, 3600);
     struct auth *a;
     assert_int_equal(auth_new(&a, &cfg), 0);
-    char t1[AUTH_TOKEN_LEN], t2[AUTH_TOKEN_LEN], t3[AUTH_TOKEN_LEN];
-    unsigned e;
-    char *acct;
-    assert_int_equal(auth_login(a, "test:tester", "testing", t1, &e, &acct), 0);
-    assert_string_equal(acct, "AUTH_test");
-    free(acct);
-    /* tempauth hands the same token out again while it is valid */
-    assert_int_equal(auth_login(a, "test:tester", "testing", t2, &e, &acct), 0);
-    free(acct);
-    assert_string_equal(t1, t2);
-    assert_int_equal(auth_login(a, "test:reader", "secret", t3, &e, &acct), 0);
-    free(acct);
-    assert_string_not_equal(t1, t3);
+    struct auth_grant g1, g2, g3;
+    assert_int_equal(auth_login(a, NULL, "test:tester", "testing", &g1), 0);
+    assert_string_equal(g1.account, "AUTH_test");
+    /* tempauth hands the same token out again while it is valid, whichever
+     * API the user logs in with */
+    assert_int_equal(auth_login(a, "test", "tester", "testing", &g2), 0);
+    assert_string_equal(g1.token, g2.token);
+    assert_int_equal(auth_login(a, NULL, "test:reader", "secret", &g3), 0);
+    assert_string_not_equal(g1.token, g3.token);
+    char t1[AUTH_TOKEN_LEN], t3[AUTH_TOKEN_LEN];
+    memcpy(t1, g1.token, sizeof(t1));
+    memcpy(t3, g3.token, sizeof(t3));
+    auth_grant_release(&g1);
+    auth_grant_release(&g2);
+    auth_grant_release(&g3);
 
     struct identity who = {0};
     assert_int_equal(auth_check(a, t1, &who), 0);
@@ -89,15 +98,12 @@ static void test_token_identity_and_reuse(void **state)
     assert_true(who.admin);
     assert_string_equal(who.account, "AUTH_test");
     assert_string_equal(who.user, "test:tester");
-    assert_true(auth_allows(&who, "AUTH_test"));
-    assert_false(auth_allows(&who, "AUTH_other"));
-    assert_false(auth_allows(&who, NULL));
     identity_release(&who);
 
-    /* a non-admin user owns nothing without ACLs, as in tempauth */
+    /* a non-admin user owns nothing without ACLs, as in tempauth (acl.c) */
     assert_int_equal(auth_check(a, t3, &who), 0);
     assert_false(who.admin);
-    assert_false(auth_allows(&who, "AUTH_test"));
+    assert_string_equal(who.account, "AUTH_test");
     identity_release(&who);
 
     static const char *const bad[] = {"", "AUTH_tk", "AUTH_tk0000", "garbage",
@@ -105,8 +111,6 @@ static void test_token_identity_and_reuse(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(auth_check(a, bad[i], &who), -ENOENT);
     assert_int_equal(auth_check(a, NULL, &who), -ENOENT);
-    struct identity nobody = {0};
-    assert_false(auth_allows(&nobody, "AUTH_test"));
     auth_free(a);
     config_release(&cfg);
 }
@@ -118,22 +122,21 @@ static void test_token_expiry(void **state)
     make_config(&cfg, 1);
     struct auth *a;
     assert_int_equal(auth_new(&a, &cfg), 0);
-    char t1[AUTH_TOKEN_LEN], t2[AUTH_TOKEN_LEN];
-    unsigned e;
-    char *acct;
-    assert_int_equal(auth_login(a, "test:tester", "testing", t1, &e, &acct), 0);
-    free(acct);
+    struct auth_grant g1, g2;
+    assert_int_equal(auth_login(a, NULL, "test:tester", "testing", &g1), 0);
+    const char *t1 = g1.token, *t2 = g2.token;
     struct identity who = {0};
     assert_int_equal(auth_check(a, t1, &who), 0);
     identity_release(&who);
     sleep(2);
     assert_int_equal(auth_check(a, t1, &who), -ENOENT);
     /* a new login after expiry gets a new token */
-    assert_int_equal(auth_login(a, "test:tester", "testing", t2, &e, &acct), 0);
-    free(acct);
+    assert_int_equal(auth_login(a, NULL, "test:tester", "testing", &g2), 0);
     assert_string_not_equal(t1, t2);
     assert_int_equal(auth_check(a, t2, &who), 0);
     identity_release(&who);
+    auth_grant_release(&g1);
+    auth_grant_release(&g2);
     auth_free(a);
     config_release(&cfg);
 }
