@@ -47,7 +47,8 @@ struct bulk_extract {
     struct kv_list headers;   /* copied to every object */
     int headers_status;       /* 400 when X-Delete-* is invalid */
     struct name_set seen;
-    char *buf;                /* READ_CHUNK bytes for libarchive */
+    char *in;                 /* READ_CHUNK bytes: the scratch file for libarchive */
+    char *buf;                /* READ_CHUNK bytes: an entry's data from libarchive */
 };
 
 static uint64_t set_hash(const char *s)
@@ -99,6 +100,7 @@ static void bulk_extract_free(void *op)
     free(x->seen.slot);
     kv_release(&x->headers);
     free(x->base);
+    free(x->in);
     free(x->buf);
     free(x);
 }
@@ -315,12 +317,12 @@ out:
 static la_ssize_t scratch_read(struct archive *a, void *ctx, const void **out)
 {
     struct bulk_extract *x = ctx;
-    ssize_t n = read(x->fd, x->buf, READ_CHUNK);
+    ssize_t n = read(x->fd, x->in, READ_CHUNK);
     if (n < 0) {
         archive_set_error(a, errno, "read error");
         return -1;
     }
-    *out = x->buf;
+    *out = x->in;
     return n;
 }
 
@@ -418,6 +420,7 @@ static void extract_work(struct request *r)
     } else if (x->size == 0) {
         tar_error(&run, "empty file");
     } else {
+        x->in = xmalloc(READ_CHUNK);
         x->buf = xmalloc(READ_CHUNK);
         extract_archive(&run);
         if (!run.stop) {
