@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "bulk_int.h"
 #include "listing.h"
+#include "path.h"
 #include "server.h"
 
 /* Appending to an uncapped buffer cannot fail (allocation aborts). */
@@ -115,14 +116,6 @@ static bool py_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* strip() then unquote() one line, appended to the list. */
 static void add_name(struct bulk_parser *p, const char *s, size_t n)
 {
@@ -130,19 +123,8 @@ static void add_name(struct bulk_parser *p, const char *s, size_t n)
         s++, n--;
     while (n && py_space(s[n - 1]))
         n--;
-    char *d = xmalloc(n + 1);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        int hi, lo;
-        if (s[i] == '%' && i + 2 < n &&
-            (hi = hexval(s[i + 1])) >= 0 && (lo = hexval(s[i + 2])) >= 0) {
-            d[k++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
-            d[k++] = s[i];
-        }
-    }
-    d[k] = '\0';
+    size_t k;
+    char *d = percent_decode(s, n, false, &k);
     if (p->n == p->alloc) {
         p->alloc = p->alloc ? p->alloc * 2 : 64;
         p->names = xrealloc(p->names, p->alloc * sizeof(*p->names));
