@@ -48,7 +48,7 @@ struct config_opt {
 
 static const char SRV[] = "server", STO[] = "storage", CON[] = "swift-constraints",
                   AUT[] = "auth", AUD[] = "auditor", EXP[] = "expirer", REP[] = "replicator",
-                  RL[] = "ratelimit";
+                  RL[] = "ratelimit", BLK[] = "bulk";
 /* The size tiers' key prefix: container_ratelimit_<N>. */
 static const char TIER_PREFIX[] = "container_ratelimit_";
 
@@ -167,6 +167,18 @@ static const struct config_opt options[] = {
          "ticks per second of the limiter's clock (Swift's; no rate should exceed it)"),
     BOOL(RL, "exempt_empty_containers", "false", exempt_empty_containers,
          "never limit a container holding 0 objects, as Swift does (Cloud Files does not)"),
+
+    UINT(BLK, "max_deletes_per_request", "10000", 1, 1000000, bulk_max_deletes_per_request,
+         "most paths one `?bulk-delete` request may list"),
+    UINT(BLK, "max_failed_deletes", "1000", 1, 1000000, bulk_max_failed_deletes,
+         "a bulk delete stops after this many failures"),
+    UINT(BLK, "max_containers_per_extraction", "10000", 1, 1000000,
+         bulk_max_containers_per_extraction,
+         "most containers one `?extract-archive` request may create"),
+    UINT(BLK, "max_failed_extractions", "1000", 1, 1000000, bulk_max_failed_extractions,
+         "an archive extraction stops after this many failures"),
+    UINT(BLK, "yield_frequency", "10", 0, 3600, bulk_yield_frequency,
+         "seconds between the whitespace a bulk request sends while it works"),
 };
 
 static const struct {
@@ -184,6 +196,8 @@ static const struct {
                "them back."},
     {RL, "Per-container write throttling, after Swift's ratelimit middleware (same option "
          "names and meanings); 100 writes/s per container by default, as Cloud Files."},
+    {BLK, "Bulk delete and archive extraction, after Swift's bulk middleware (same option "
+          "names and defaults)."},
 };
 
 #define FIELD(c, o, type) ((type *)(void *)((char *)(c) + (o)->off))

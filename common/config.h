@@ -115,6 +115,13 @@ struct config {
     bool container_ratelimits_default;    /* still the default tier (replaced on first set) */
     struct config_account_rate *account_container_ratelimits;
     size_t n_account_container_ratelimits;
+
+    /* [bulk]: Swift's bulk middleware options (keys drop the bulk_ prefix) */
+    unsigned bulk_max_deletes_per_request;
+    unsigned bulk_max_failed_deletes;
+    unsigned bulk_max_containers_per_extraction;
+    unsigned bulk_max_failed_extractions;
+    unsigned bulk_yield_frequency;        /* seconds between heartbeat spaces */
 };
 
 /* Fill every field with its default (no disk groups, no users). */

@@ -106,6 +106,12 @@ void acl_strip_owner_headers(struct kv_list *l);
  * Sets r->who.owner. */
 int acl_authorize(struct request *r) WUR;
 
+/* The verdict for r (as r->who) on account/container (NULL: the account)
+ * and, when object, one of its objects, for method; nothing is answered.
+ * For the sub-requests of bulk operations, which authorize each path. */
+enum acl_verdict acl_check(struct request *r, const char *account, const char *container,
+                           bool object, enum http_method method);
+
 /* May r (as r->who) read (method GET) or write (PUT) an object of
  * account/container? For the other end of a copy. When not, the 401/403
  * answer is set. */

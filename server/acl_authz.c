@@ -146,6 +146,12 @@ int acl_authorize(struct request *r)
     return check_container_acl_headers(r);
 }
 
+enum acl_verdict acl_check(struct request *r, const char *account, const char *container,
+                           bool object, enum http_method method)
+{
+    return decide(r, account, container, object, method);
+}
+
 bool acl_allows_object(struct request *r, const char *account, const char *container,
                        enum http_method method)
 {

@@ -35,6 +35,7 @@
 #include "../replication/health.h"
 #include "acl.h"
 #include "auth.h"
+#include "bulk.h"
 #include "constraints.h"
 #include "handlers.h"
 #include "info.h"
@@ -65,6 +66,13 @@ struct http_conn {
     enum step (*work)(struct request *r);
     struct http_conn *next_job;    /* worker queue link */
     uint64_t wake_ns;              /* PH_THROTTLED: mono_ns() to start at */
+    /* req_stream_work: the producer, and (under hs->lock) whether it is
+     * queued or running, and whether MHD is done with the connection; the
+     * last of the two to finish frees the request. */
+    void (*stream_work)(struct request *r);
+    bool stream_started;           /* MHD thread only */
+    bool job_active;
+    bool completed;
 };
 
 struct http_server {
@@ -283,8 +291,52 @@ void req_defer(struct request *r, enum step (*work)(struct request *r))
     hc->phase = PH_DEFER_PENDING;
 }
 
+void req_stream_pause(struct request *r)
+{
+    MHD_suspend_connection(conn_of(r)->mhd);
+}
+
+void req_stream_resume(struct request *r)
+{
+    struct http_conn *hc = conn_of(r);
+    pthread_mutex_lock(&hc->hs->lock);
+    if (!hc->completed)
+        MHD_resume_connection(hc->mhd);
+    pthread_mutex_unlock(&hc->hs->lock);
+}
+
+void req_stream_work(struct request *r, void (*work)(struct request *r))
+{
+    conn_of(r)->stream_work = work;
+}
+
+bool req_cancelled(const struct request *r)
+{
+    struct http_conn *hc = conn_of(r);
+    pthread_mutex_lock(&hc->hs->lock);
+    bool gone = hc->completed;
+    pthread_mutex_unlock(&hc->hs->lock);
+    return gone;
+}
+
 /* ------------------------------------------------------------------ */
 /* worker pool                                                        */
+
+static void request_free(struct http_conn *hc);
+
+/* Run a req_stream_work producer; free the request when MHD finished
+ * with it meanwhile. */
+static void run_stream_work(struct http_conn *hc)
+{
+    struct http_server *hs = hc->hs;
+    hc->stream_work(&hc->req);
+    pthread_mutex_lock(&hs->lock);
+    hc->job_active = false;
+    bool gone = hc->completed;
+    pthread_mutex_unlock(&hs->lock);
+    if (gone)
+        request_free(hc);
+}
 
 static void *worker_main(void *arg)
 {
@@ -301,6 +353,11 @@ static void *worker_main(void *arg)
             hs->queue_tail = NULL;
         pthread_mutex_unlock(&hs->lock);
 
+        if (hc->stream_work) {
+            run_stream_work(hc); /* hc may be gone now */
+            pthread_mutex_lock(&hs->lock);
+            continue;
+        }
         enum step s = hc->work(&hc->req);
         if (s != STEP_RESPOND || hc->req.status == 0) {
             log_error("msg=\"deferred work left no response\" tx=%s", hc->req.trans_id);
@@ -343,6 +400,28 @@ static void enqueue_work(struct http_conn *hc)
     }
 }
 
+/* Queue the producer of a streamed response that is already queued; the
+ * connection is not suspended (MHD sends what stream_read hands out). */
+static void enqueue_stream_work(struct http_conn *hc)
+{
+    struct http_server *hs = hc->hs;
+    hc->next_job = NULL;
+    pthread_mutex_lock(&hs->lock);
+    bool stopping = hs->stopping;
+    hc->job_active = true;
+    if (!stopping) {
+        if (hs->queue_tail)
+            hs->queue_tail->next_job = hc;
+        else
+            hs->queue_head = hc;
+        hs->queue_tail = hc;
+        pthread_cond_signal(&hs->cond);
+    }
+    pthread_mutex_unlock(&hs->lock);
+    if (stopping)
+        run_stream_work(hc); /* no workers left: here, before MHD sends */
+}
+
 /* ------------------------------------------------------------------ */
 /* responses                                                          */
 
@@ -354,6 +433,8 @@ static ssize_t stream_cb(void *cls, uint64_t pos, char *buf, size_t max)
         hc->req.bytes_out += (uint64_t)n;
         return n;
     }
+    if (n == STREAM_AGAIN)
+        return 0; /* paused by stream_read until req_stream_resume */
     return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
@@ -598,6 +679,11 @@ static enum step route_api(struct http_conn *hc, const char *path)
                                                       : handler_allow(level));
         return STEP_RESPOND;
     }
+    /* Bulk operations run before token auth, as Swift's bulk middleware
+     * (ahead of tempauth and tempurl in its pipeline): they authorize each
+     * path they touch (server/bulk.h). */
+    if ((hc->ops = bulk_route(r)) != NULL)
+        return hc->ops->start(r);
     /* TempURL and FormPost requests carry no token (server/tempurl.h, formpost.h). */
     int tempurl = tempurl_check(r);
     if (tempurl < 0)
@@ -808,6 +894,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mhd, const c
      * connection stays alive. */
     if (hc->phase == PH_READY && (!first_call || body_expected))
         queue_response(hc);
+    if (hc->stream_work && hc->phase == PH_QUEUED && !hc->stream_started) {
+        hc->stream_started = true;
+        enqueue_stream_work(hc);
+    }
     (void)mhd;
     return MHD_YES;
 }
@@ -862,8 +952,13 @@ static void on_completed(void *cls, struct MHD_Connection *mhd, void **con_cls,
     if (!hc)
         return;
     access_log(hc, toe);
-    request_free(hc);
     *con_cls = NULL;
+    pthread_mutex_lock(&hc->hs->lock);
+    hc->completed = true;
+    bool producing = hc->job_active;
+    pthread_mutex_unlock(&hc->hs->lock);
+    if (!producing)
+        request_free(hc); /* else the producer frees it when it returns */
 }
 
 static size_t unescape_nothing(void *cls, struct MHD_Connection *c, char *s)

@@ -99,6 +99,16 @@ int info_render(const struct server *srv, struct buf *out)
     json_object_set_new(doc, "versioned_writes", versioned_writes_section());
     if (srv->cfg->ratelimit_enabled)
         json_object_set_new(doc, "ratelimit", ratelimit_section(srv->cfg));
+    /* Swift's bulk middleware registers both (server/bulk.h) */
+    json_object_set_new(doc, "bulk_upload",
+                        json_pack("{s:i, s:i}", "max_containers_per_extraction",
+                                  (int)srv->cfg->bulk_max_containers_per_extraction,
+                                  "max_failed_extractions",
+                                  (int)srv->cfg->bulk_max_failed_extractions));
+    json_object_set_new(doc, "bulk_delete",
+                        json_pack("{s:i, s:i}", "max_deletes_per_request",
+                                  (int)srv->cfg->bulk_max_deletes_per_request,
+                                  "max_failed_deletes", (int)srv->cfg->bulk_max_failed_deletes));
     /* swiftlet's own: its version and the login APIs it answers. */
     json_object_set_new(doc, "swiftlet", json_pack("{s:s, s:{s:s, s:s, s:s}}", "version",
                                                    SWIFTLET_VERSION, "auth", "v1.0", "/auth/v1.0",

@@ -132,6 +132,27 @@ void resp_errno(struct request *r, int err);
 /* Run work on a worker thread; the caller's hook then returns STEP_DEFER. */
 void req_defer(struct request *r, enum step (*work)(struct request *r));
 
+/* ---- a response produced while it is sent (bulk operations) ----
+ *
+ * stream_read may also return STREAM_AGAIN: no bytes yet. It must then
+ * have called req_stream_pause(r), under the lock its producer takes to
+ * call req_stream_resume(r), so a resume never comes before the pause. */
+#define STREAM_AGAIN (-2)
+/* Only from inside stream_read: hold the connection until resumed. */
+void req_stream_pause(struct request *r);
+/* Any thread: a paused stream goes on (stream_read is called again). */
+void req_stream_resume(struct request *r);
+/* From end(), with status and a streamed body set (stream_read,
+ * stream_len UINT64_MAX): send the response while work(r) runs on a worker
+ * thread, producing the bytes stream_read hands out; then return
+ * STEP_RESPOND. work and stream_read run concurrently (the handler locks
+ * its own state). The request (and its state) is freed only once work has
+ * returned and the response is done; work should stop early when
+ * req_cancelled(r) (the client went away). */
+void req_stream_work(struct request *r, void (*work)(struct request *r));
+/* The response of a req_stream_work request can no longer be delivered. */
+bool req_cancelled(const struct request *r);
+
 /* The handler table entry for one (level, verb). */
 struct handler_ops {
     enum step (*start)(struct request *r);
