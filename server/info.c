@@ -3,6 +3,8 @@
  * them, plus a "swiftlet" section naming this server. */
 #include "info.h"
 
+#include "slo.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -62,10 +64,24 @@ static json_t *ratelimit_section(const struct config *c)
     return s;
 }
 
+/* Swift's slo register_swift_info, in its order. Segments are deleted
+ * as the request runs: there is no async delete. */
+static json_t *slo_section(void)
+{
+    json_t *s = json_object();
+    json_object_set_new(s, "max_manifest_segments", json_integer(SLO_MAX_SEGMENTS));
+    json_object_set_new(s, "max_manifest_size", json_integer(SLO_MAX_MANIFEST_SIZE));
+    json_object_set_new(s, "yield_frequency", json_integer(SLO_YIELD_FREQUENCY));
+    json_object_set_new(s, "min_segment_size", json_integer(SLO_MIN_SEGMENT_SIZE));
+    json_object_set_new(s, "allow_async_delete", json_false());
+    return s;
+}
+
 int info_render(const struct server *srv, struct buf *out)
 {
     json_t *doc = json_object();
     json_object_set_new(doc, "swift", swift_section(srv->cfg));
+    json_object_set_new(doc, "slo", slo_section());
     if (srv->cfg->ratelimit_enabled)
         json_object_set_new(doc, "ratelimit", ratelimit_section(srv->cfg));
     json_object_set_new(doc, "swiftlet", json_pack("{s:s}", "version", SWIFTLET_VERSION));

@@ -23,12 +23,15 @@
 #include "../storage/pending.h"
 #include "../replication/expirer.h"
 #include "constraints.h"
+#include "dlo.h"
 #include "handlers.h"
+#include "lostream.h"
 #include "mime.h"
 #include "object_int.h"
 #include "objops.h"
 #include "range.h"
 #include "server.h"
+#include "slo.h"
 
 #define HTML "text/html; charset=UTF-8"
 #define META_PREFIX "X-Object-Meta-"
@@ -67,7 +70,8 @@ void obj_meta_headers(struct request *r, const struct object_meta *m)
     char date[HTTP_DATE_LEN], ts[TS_STRLEN];
 
     for (size_t i = 0; i < m->headers.n; i++)
-        resp_header(r, m->headers.items[i].key, m->headers.items[i].value);
+        if (strncasecmp(m->headers.items[i].key, "X-Object-Sysmeta-", 17) != 0)
+            resp_header(r, m->headers.items[i].key, m->headers.items[i].value);
     http_date(ts_to_time_ceil(m->meta_timestamp), date);
     ts_format(m->meta_timestamp, ts);
     resp_header(r, "Etag", m->etag);
@@ -351,6 +355,8 @@ static enum step get_start(struct request *r)
         not_found(r);
     else if (rc != 0)
         resp_errno(r, rc);
+    else if (slo_get(r, &rd) || dlo_get(r, &rd))
+        ;   /* a large object: answered by slo.c / dlo.c */
     else if (obj_conditional(r, &rd.meta) == 0) {
         obj_meta_headers(r, &rd.meta);
         send_body(r, &rd);
@@ -369,6 +375,7 @@ static void put_free(void *p)
     struct obj_put *st = p;
 
     object_writer_abort(st->w);
+    lo_stream_free(st->lo_src);
     object_meta_release(&st->meta);
     object_reader_close(&st->src);
     free(st->account);
@@ -530,6 +537,10 @@ static enum step put_start(struct request *r)
     const char *slo = req_header(r, "X-Static-Large-Object");
     const char *mm = req_query(r, "multipart-manifest");
 
+    if (mm && strcmp(mm, "put") == 0)
+        return slo_put_start(r);
+    if (!dlo_put_check(r))
+        return STEP_RESPOND;
     if (req_header(r, "X-Copy-From"))
         return obj_copy_from_start(r);
     if (te && !r->chunked) {
@@ -550,6 +561,8 @@ static enum step put_body(struct request *r, const char *p, size_t n)
     struct obj_put *st = r->state;
     int rc;
 
+    if (slo_put_active(r))
+        return slo_put_body(r, p, n);
     if (object_writer_size(st->w) + n > r->srv->cfg->max_file_size) {
         resp_text(r, 413, "text/plain", "Your request is too large.");
         return STEP_RESPOND;
@@ -564,6 +577,8 @@ static enum step put_body(struct request *r, const char *p, size_t n)
 
 static enum step put_end(struct request *r)
 {
+    if (slo_put_active(r))
+        return slo_put_end(r);
     req_defer(r, obj_put_commit);
     return STEP_DEFER;
 }
@@ -624,6 +639,8 @@ static enum step post_work(struct request *r)
 
     if (rc == 0 && obj_expired(&m))
         rc = -ENOENT;
+    if (rc == 0)
+        slo_post_keep(&m.headers, &st->headers);
     struct pending_note note = {NULL, 0};
     /* Only a new type changes the listing, and only X-Delete-At the queue. */
     if (rc == 0 && (st->content_type || objops_delete_at(&st->headers)))
@@ -660,6 +677,11 @@ static enum step post_start(struct request *r)
     kv_init(&st->headers);
     r->state = st;
     r->state_free = post_free;
+    if (req_header(r, "X-Static-Large-Object")) {
+        resp_error(r, 400, "X-Static-Large-Object is a reserved header. To create a static "
+                           "large object add query param multipart-manifest=put.");
+        return STEP_RESPOND;
+    }
     if (!request_headers(r, &st->headers))
         return STEP_RESPOND;
     if (ct && *ct)
@@ -687,6 +709,10 @@ static enum step delete_work(struct request *r)
 
 static enum step delete_start(struct request *r)
 {
+    const char *mm = req_query(r, "multipart-manifest");
+
+    if (mm && strcmp(mm, "delete") == 0)
+        return slo_delete_start(r);
     req_defer(r, delete_work);
     return STEP_DEFER;
 }

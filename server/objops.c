@@ -119,6 +119,11 @@ int objops_commit_writer(struct server *srv, const struct placement *pl, const c
     struct placement cpl, apl;
     struct pending_note note;
     int64_t delete_at = objops_delete_at(&meta->headers);
+    /* What the listing shows instead of the body's type and MD5 (Swift's
+     * container update override sysmeta; an SLO manifest's total size and
+     * slo_etag ride on them). */
+    const char *ov_ctype = kv_get(&meta->headers, OBJOPS_OVERRIDE_CTYPE);
+    const char *ov_etag = kv_get(&meta->headers, OBJOPS_OVERRIDE_ETAG);
     int rc;
 
     /* Noted before the files get their names, cleared once listed. */
@@ -128,7 +133,7 @@ int objops_commit_writer(struct server *srv, const struct placement *pl, const c
         locate(srv, ITEM_CONTAINER, account, container, NULL, &cpl);
         locate(srv, ITEM_ACCOUNT, account, NULL, NULL, &apl);
         rc = db_object_put(srv->db, &cpl, &apl, container, object, ts, meta->size,
-                           meta->content_type, meta->etag);
+                           ov_ctype ? ov_ctype : meta->content_type, ov_etag ? ov_etag : meta->etag);
     }
     /* A PUT does not look up what it replaces (old_at 0): the expirer
      * drops an entry whose object no longer carries its time. */

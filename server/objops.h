@@ -68,6 +68,12 @@ int objops_put_buffer(struct server *srv, const char *account, const char *conta
                       const char *content_type, const struct kv_list *headers,
                       struct object_meta *out) WUR;
 
+/* Stored headers that replace the content type and etag of the object's
+ * listing row (Swift's container update override sysmeta). Headers named
+ * X-Object-Sysmeta-* are never shown to clients. */
+#define OBJOPS_OVERRIDE_CTYPE "X-Object-Sysmeta-Container-Update-Override-Content-Type"
+#define OBJOPS_OVERRIDE_ETAG "X-Object-Sysmeta-Container-Update-Override-Etag"
+
 /* The commit step object.c's PUT shares with objops_put_commit: commit w
  * (consumed in every case) with meta at ts, record the listing row and
  * queue meta's X-Delete-At, under a pending note (storage/pending.h). */
