@@ -408,3 +408,47 @@ def test_slo_info_section(info):
     assert slo["yield_frequency"] == 10
     assert list(slo)[:4] == ["max_manifest_segments", "max_manifest_size",
                              "yield_frequency", "min_segment_size"]
+
+
+@pytest.mark.parametrize("mode", ["--use-slo", "dlo"])
+def test_swift_cli_segmented_round_trip(server, sess, storage_url, mode,
+                                        tmp_path):
+    """swift upload -S (SLO and DLO), download byte-identical, delete
+    removes the segments too."""
+    import os
+    import shutil
+    import subprocess
+    swift = shutil.which("swift") or "/usr/bin/swift"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OS_", "ST_", "SWIFT"))}
+    env.update(ST_AUTH=server.auth_url, ST_USER=server.user,
+               ST_KEY=server.key)
+
+    def run(*args):
+        p = subprocess.run([swift] + list(args), env=env, cwd=tmp_path,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=120)
+        assert p.returncode == 0, (args, p.stdout[-2000:], p.stderr[-2000:])
+        return p.stdout.decode()
+
+    cont = unique("cli")
+    data = os.urandom(300 * 1024 + 7)
+    (tmp_path / "big.bin").write_bytes(data)
+    extra = [mode] if mode != "dlo" else []
+    run("upload", "-S", str(100 * 1024), *extra, cont, "big.bin")
+    h = sess.head("%s/%s/big.bin" % (storage_url, cont))
+    assert h.status_code == 200
+    assert int(h.headers["Content-Length"]) == len(data)
+    if mode == "dlo":
+        assert h.headers["X-Object-Manifest"].startswith(cont + "_segments/")
+    else:
+        assert h.headers["X-Static-Large-Object"] == "True"
+    segs = sess.get("%s/%s_segments?format=json" % (storage_url, cont)).json()
+    assert len(segs) == 4
+    run("download", cont, "big.bin", "-o", "back.bin")
+    assert (tmp_path / "back.bin").read_bytes() == data
+    run("delete", cont, "big.bin")
+    assert sess.get("%s/%s_segments?format=json"
+                    % (storage_url, cont)).json() == []
+    run("delete", cont)
+    run("delete", cont + "_segments")
