@@ -640,7 +640,7 @@ static enum step post_work(struct request *r)
     if (rc == 0 && obj_expired(&m))
         rc = -ENOENT;
     if (rc == 0)
-        slo_post_keep(&m.headers, &st->headers);
+        slo_post_keep(&m.headers, &st->headers, st->content_type);
     struct pending_note note = {NULL, 0};
     /* Only a new type changes the listing, and only X-Delete-At the queue. */
     if (rc == 0 && (st->content_type || objops_delete_at(&st->headers)))
@@ -653,8 +653,9 @@ static enum step post_work(struct request *r)
         struct placement cpl, apl;
         cluster_locate(r->srv->cluster, ITEM_CONTAINER, r->account, r->container, NULL, &cpl);
         cluster_locate(r->srv->cluster, ITEM_ACCOUNT, r->account, NULL, NULL, &apl);
+        const char *ov = kv_get(&st->headers, OBJOPS_OVERRIDE_CTYPE);
         rc = db_object_put(r->srv->db, &cpl, &apl, r->container, r->object, st->ts, m.size,
-                           st->content_type, m.etag);
+                           ov ? ov : st->content_type, objops_listed_etag(&m));
     }
     if (rc == 0)
         rc = objops_queue_expiry(r->srv, r->account, r->container, r->object,

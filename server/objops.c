@@ -111,6 +111,21 @@ int objops_queue_expiry(struct server *srv, const char *account, const char *con
     return rc;
 }
 
+/* What the listing shows instead of the body's type and MD5 (Swift's
+ * container update override sysmeta; an SLO manifest's total size and
+ * slo_etag ride on them). */
+const char *objops_listed_ctype(const struct object_meta *m)
+{
+    const char *v = kv_get(&m->headers, OBJOPS_OVERRIDE_CTYPE);
+    return v ? v : m->content_type;
+}
+
+const char *objops_listed_etag(const struct object_meta *m)
+{
+    const char *v = kv_get(&m->headers, OBJOPS_OVERRIDE_ETAG);
+    return v ? v : m->etag;
+}
+
 int objops_commit_writer(struct server *srv, const struct placement *pl, const char *account,
                          const char *container, const char *object, int64_t ts,
                          struct object_writer *w, struct object_meta *meta,
@@ -119,11 +134,6 @@ int objops_commit_writer(struct server *srv, const struct placement *pl, const c
     struct placement cpl, apl;
     struct pending_note note;
     int64_t delete_at = objops_delete_at(&meta->headers);
-    /* What the listing shows instead of the body's type and MD5 (Swift's
-     * container update override sysmeta; an SLO manifest's total size and
-     * slo_etag ride on them). */
-    const char *ov_ctype = kv_get(&meta->headers, OBJOPS_OVERRIDE_CTYPE);
-    const char *ov_etag = kv_get(&meta->headers, OBJOPS_OVERRIDE_ETAG);
     int rc;
 
     /* Noted before the files get their names, cleared once listed. */
@@ -133,7 +143,7 @@ int objops_commit_writer(struct server *srv, const struct placement *pl, const c
         locate(srv, ITEM_CONTAINER, account, container, NULL, &cpl);
         locate(srv, ITEM_ACCOUNT, account, NULL, NULL, &apl);
         rc = db_object_put(srv->db, &cpl, &apl, container, object, ts, meta->size,
-                           ov_ctype ? ov_ctype : meta->content_type, ov_etag ? ov_etag : meta->etag);
+                           objops_listed_ctype(meta), objops_listed_etag(meta));
     }
     /* A PUT does not look up what it replaces (old_at 0): the expirer
      * drops an entry whose object no longer carries its time. */

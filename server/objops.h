@@ -74,6 +74,11 @@ int objops_put_buffer(struct server *srv, const char *account, const char *conta
 #define OBJOPS_OVERRIDE_CTYPE "X-Object-Sysmeta-Container-Update-Override-Content-Type"
 #define OBJOPS_OVERRIDE_ETAG "X-Object-Sysmeta-Container-Update-Override-Etag"
 
+/* The content type and etag m's listing row shows (the overrides, else
+ * its own). */
+const char *objops_listed_ctype(const struct object_meta *m);
+const char *objops_listed_etag(const struct object_meta *m);
+
 /* The commit step object.c's PUT shares with objops_put_commit: commit w
  * (consumed in every case) with meta at ts, record the listing row and
  * queue meta's X-Delete-At, under a pending note (storage/pending.h). */

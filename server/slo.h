@@ -80,7 +80,10 @@ struct lo_stream;
 int slo_open(struct server *srv, const char *account, const struct object_reader *rd,
              struct lo_stream **out) WUR;
 /* A POST keeps what only a manifest PUT may set: copies the
- * X-Static-Large-Object and sysmeta headers of old into new. */
-void slo_post_keep(const struct kv_list *old, struct kv_list *new_headers);
+ * X-Static-Large-Object and sysmeta headers of old into new; a new
+ * content type (NULL: none) goes into the listing override with the
+ * large object's size. */
+void slo_post_keep(const struct kv_list *old, struct kv_list *new_headers,
+                   const char *new_ctype);
 
 #endif

@@ -350,13 +350,21 @@ bool slo_get(struct request *r, struct object_reader *rd)
 
 /* ---- POST ---- */
 
-void slo_post_keep(const struct kv_list *old, struct kv_list *new_headers)
+void slo_post_keep(const struct kv_list *old, struct kv_list *new_headers,
+                   const char *new_ctype)
 {
+    const char *size = kv_get(old, SLO_SYSMETA_SIZE);
+
     for (size_t i = 0; i < old->n; i++) {
         const struct kv *h = &old->items[i];
         if (strcasecmp(h->key, "X-Static-Large-Object") == 0 ||
             strncasecmp(h->key, "X-Object-Sysmeta-", 17) == 0)
             kv_set(new_headers, h->key, h->value);
+    }
+    if (new_ctype && size && kv_get(old, OBJOPS_OVERRIDE_CTYPE)) {
+        char *v = xasprintf("%s;swift_bytes=%s", new_ctype, size);
+        kv_set(new_headers, OBJOPS_OVERRIDE_CTYPE, v);
+        free(v);
     }
 }
 

@@ -281,6 +281,13 @@ def test_slo_post_keeps_it_large(sess, slo):
     assert r.content == slo["body"]
     assert r.headers["X-Object-Meta-Color"] == "blue"
     assert r.headers["Etag"] == '"%s"' % slo["etag"]
+    r = sess.post(slo["url"], headers={"Content-Type": "text/x-bar"})
+    assert r.status_code == 202
+    listing = sess.get(slo["url"].rsplit("/", 1)[0] + "?format=json").json()
+    row = [e for e in listing if e["name"] == "m"][0]
+    assert (row["bytes"], row["content_type"]) == (11, "text/x-bar")
+    assert row["slo_etag"] == '"%s"' % slo["etag"]
+    assert sess.get(slo["url"]).content == slo["body"]
 
 
 def test_slo_heartbeat(sess, container):
