@@ -397,7 +397,7 @@ static void queue_segments(struct request *r, struct del_queue *q, struct del_it
     struct object_reader rd;
     char *cont = NULL, *obj = NULL, *json = NULL;
     size_t len, i;
-    json_t *doc, *e;
+    json_t *doc = NULL, *e;
     int rc = split_name(it->name, &cont, &obj) ? 0 : -ENOENT;
 
     if (rc == 0)
@@ -414,7 +414,7 @@ static void queue_segments(struct request *r, struct del_queue *q, struct del_it
         it->err_code = 400;
         it->err_msg = "Not an SLO manifest";
     } else if (read_manifest(&rd, &json, &len) != 0 ||
-               !json_is_array(doc = json_loadb(json, len, 0, NULL))) {
+               !(doc = json_loadb(json, len, 0, NULL)) || !json_is_array(doc)) {
         it->err_code = 500;
         it->err_msg = "Unable to load SLO manifest";
     } else {
@@ -423,8 +423,8 @@ static void queue_segments(struct request *r, struct del_queue *q, struct del_it
             if (name)   /* inline data has nothing to delete */
                 queue_push(q, name, json_is_true(json_object_get(e, "sub_slo")));
         }
-        json_decref(doc);
     }
+    json_decref(doc);   /* NULL is a no-op */
     object_reader_close(&rd);
     free(json);
     free(cont);
