@@ -9,8 +9,8 @@
  * the manifest (format=raw: as it was PUT); ?multipart-manifest=delete
  * deletes the segments, nested manifests and the manifest.
  *
- * slo.c: the PUT manifest parser and the PUT handler; slo_get.c: GET/HEAD,
- * the copy source and DELETE. */
+ * slo_parse.c: the PUT manifest parser; slo.c: the PUT handler;
+ * slo_get.c: GET/HEAD, the copy source and DELETE. */
 #ifndef SWIFTLET_SERVER_SLO_H
 #define SWIFTLET_SERVER_SLO_H
 
@@ -57,6 +57,12 @@ void slo_input_free(struct slo_input *in, size_t n);
  * swob's Range("bytes=" + spec).ranges_for_length; the first in *start,
  * *end (exclusive). -1 when spec is not a valid range. */
 int slo_range_resolve(const char *spec, uint64_t size, uint64_t *start, uint64_t *end);
+
+/* Python's json.dumps of j (", " and ": ", ASCII with lower-case \u
+ * escapes, keys in insertion order): what Swift stores and reports.
+ * Consumes j. */
+struct json_t;
+char *slo_json_dumps(struct json_t *j);
 
 /* Whether m is an SLO manifest (X-Static-Large-Object is true). */
 bool slo_is_manifest(const struct object_meta *m);
