@@ -5,6 +5,8 @@
  * server. */
 #include "info.h"
 
+#include "slo.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -88,6 +90,19 @@ static json_t *versioned_writes_section(void)
     return json_pack("{s:[s,s]}", "allowed_flags", "x-versions-location", "x-history-location");
 }
 
+/* Swift's slo register_swift_info, in its order. Segments are deleted
+ * as the request runs: there is no async delete. */
+static json_t *slo_section(void)
+{
+    json_t *s = json_object();
+    json_object_set_new(s, "max_manifest_segments", json_integer(SLO_MAX_SEGMENTS));
+    json_object_set_new(s, "max_manifest_size", json_integer(SLO_MAX_MANIFEST_SIZE));
+    json_object_set_new(s, "yield_frequency", json_integer(SLO_YIELD_FREQUENCY));
+    json_object_set_new(s, "min_segment_size", json_integer(SLO_MIN_SEGMENT_SIZE));
+    json_object_set_new(s, "allow_async_delete", json_false());
+    return s;
+}
+
 int info_render(const struct server *srv, struct buf *out)
 {
     json_t *doc = json_object();
@@ -97,6 +112,7 @@ int info_render(const struct server *srv, struct buf *out)
     /* tempauth's register_swift_info: X-Account-Access-Control is honoured */
     json_object_set_new(doc, "tempauth", json_pack("{s:b}", "account_acls", 1));
     json_object_set_new(doc, "versioned_writes", versioned_writes_section());
+    json_object_set_new(doc, "slo", slo_section());
     if (srv->cfg->ratelimit_enabled)
         json_object_set_new(doc, "ratelimit", ratelimit_section(srv->cfg));
     /* Swift's bulk middleware registers both (server/bulk.h) */

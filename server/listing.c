@@ -652,15 +652,53 @@ struct obj_row {
     struct buf ct;
     uint64_t bytes;
     char modified[ISO_TIME_LEN];
+    struct buf hash;          /* the etag without its slo_etag parameter */
+    struct buf slo_etag;      /* the SLO's etag, quoted; empty for none */
 };
+
+/* slo.py's handle_container_listing: an SLO manifest's row carries
+ * "<manifest md5>; slo_etag=<etag>" (the etag of the whole object); the
+ * parameter moves to its own key. Other parameters stay in the hash. */
+static int split_slo_etag(const char *etag, struct buf *hash, struct buf *slo)
+{
+    const char *semi = strchr(etag, ';'), *p;
+    int rc;
+
+    if (!semi || !strstr(semi, "slo_etag="))
+        return buf_appends(hash, etag);
+    p = semi;
+    while (p > etag && p[-1] == ' ')
+        p--;
+    rc = buf_append(hash, etag, (size_t)(p - etag));
+    for (p = semi; rc == 0 && p && *p == ';';) {
+        const char *k = p + 1, *end = strchr(k, ';');
+        size_t n;
+        while (*k == ' ')
+            k++;
+        n = end ? (size_t)(end - k) : strlen(k);
+        while (n && k[n - 1] == ' ')
+            n--;
+        if (n > 9 && memcmp(k, "slo_etag=", 9) == 0)
+            rc = buf_appendf(slo, "\"%.*s\"", (int)(n - 9), k + 9);
+        else if (n)
+            rc = buf_appendf(hash, "; %.*s", (int)n, k);
+        p = end;
+    }
+    return rc;
+}
 
 static int obj_row_init(struct obj_row *row, const struct list_entry *e)
 {
+    int rc;
+
     buf_init(&row->ct, 0);
+    buf_init(&row->hash, 0);
+    buf_init(&row->slo_etag, 0);
     row->bytes = e->bytes;
     iso_time(e->timestamp, row->modified);
-    return listing_clean_content_type(e->content_type ? e->content_type : "", &row->ct,
-                                      &row->bytes);
+    rc = split_slo_etag(e->etag ? e->etag : "", &row->hash, &row->slo_etag);
+    return rc ? rc : listing_clean_content_type(e->content_type ? e->content_type : "", &row->ct,
+                                                &row->bytes);
 }
 
 static int json_object_row(struct buf *b, const struct list_entry *e, const struct obj_row *row)
@@ -668,7 +706,7 @@ static int json_object_row(struct buf *b, const struct list_entry *e, const stru
     int rc = buf_appendf(b, "{\"bytes\": %llu, \"hash\": ", (unsigned long long)row->bytes);
 
     if (rc == 0)
-        rc = json_str(b, e->etag ? e->etag : "");
+        rc = json_str(b, row->hash.len ? row->hash.data : "");
     if (rc == 0)
         rc = buf_appends(b, ", \"name\": ");
     if (rc == 0)
@@ -677,7 +715,14 @@ static int json_object_row(struct buf *b, const struct list_entry *e, const stru
         rc = buf_appends(b, ", \"content_type\": ");
     if (rc == 0)
         rc = json_str(b, row->ct.data);
-    return rc ? rc : buf_appendf(b, ", \"last_modified\": \"%s\"}", row->modified);
+    if (rc == 0)
+        rc = buf_appendf(b, ", \"last_modified\": \"%s\"", row->modified);
+    if (rc == 0 && row->slo_etag.len) {
+        rc = buf_appends(b, ", \"slo_etag\": ");
+        if (rc == 0)
+            rc = json_str(b, row->slo_etag.data);
+    }
+    return rc ? rc : buf_appendc(b, '}');
 }
 
 static int xml_object_row(struct buf *b, const struct list_entry *e, const struct obj_row *row)
@@ -687,7 +732,7 @@ static int xml_object_row(struct buf *b, const struct list_entry *e, const struc
     if (rc == 0)
         rc = xml_elem(b, "name", e->name);
     if (rc == 0)
-        rc = xml_elem(b, "hash", e->etag ? e->etag : "");
+        rc = xml_elem(b, "hash", row->hash.len ? row->hash.data : "");
     if (rc == 0)
         rc = xml_elem_u64(b, "bytes", row->bytes);
     if (rc == 0)
@@ -706,6 +751,8 @@ static int add_object(struct listing_out *o, const struct list_entry *e)
         rc = o->fmt == FMT_JSON ? json_object_row(&o->body, e, &row)
                                 : xml_object_row(&o->body, e, &row);
     buf_release(&row.ct);
+    buf_release(&row.hash);
+    buf_release(&row.slo_etag);
     return rc;
 }
 
@@ -840,4 +887,9 @@ int listing_out_finish(struct listing_out *o)
 void listing_out_release(struct listing_out *o)
 {
     buf_release(&o->body);
+}
+
+int listing_accept_best(const char *accept, const char **out)
+{
+    return accept_best(accept, out);
 }

@@ -31,6 +31,11 @@ enum listing_level { LISTING_ACCOUNT, LISTING_CONTAINER };
 int listing_content_type(const char *format, const char *accept, const char **out, char *msg,
                          size_t msglen, const char **msg_type);
 
+/* swob's Accept.best_match over the four listing types (also the bulk
+ * and SLO result formats): 0 with *out (NULL when none is acceptable; ""
+ * accepts text/plain), or -EINVAL for a malformed header. */
+int listing_accept_best(const char *accept, const char **out) WUR;
+
 /* The parameters of one listing request. */
 struct listing_params {
     const char *content_type; /* negotiated, as listing_content_type */

@@ -23,12 +23,15 @@
 #include "../storage/pending.h"
 #include "../replication/expirer.h"
 #include "constraints.h"
+#include "dlo.h"
 #include "handlers.h"
+#include "lostream.h"
 #include "mime.h"
 #include "object_int.h"
 #include "objops.h"
 #include "range.h"
 #include "server.h"
+#include "slo.h"
 #include "versioning.h"
 
 #define HTML "text/html; charset=UTF-8"
@@ -68,7 +71,8 @@ void obj_meta_headers(struct request *r, const struct object_meta *m)
     char date[HTTP_DATE_LEN], ts[TS_STRLEN];
 
     for (size_t i = 0; i < m->headers.n; i++)
-        resp_header(r, m->headers.items[i].key, m->headers.items[i].value);
+        if (strncasecmp(m->headers.items[i].key, "X-Object-Sysmeta-", 17) != 0)
+            resp_header(r, m->headers.items[i].key, m->headers.items[i].value);
     http_date(ts_to_time_ceil(m->meta_timestamp), date);
     ts_format(m->meta_timestamp, ts);
     resp_header(r, "Etag", m->etag);
@@ -352,6 +356,8 @@ static enum step get_start(struct request *r)
         not_found(r);
     else if (rc != 0)
         resp_errno(r, rc);
+    else if (slo_get(r, &rd) || dlo_get(r, &rd))
+        ;   /* a large object: answered by slo.c / dlo.c */
     else if (obj_conditional(r, &rd.meta) == 0) {
         obj_meta_headers(r, &rd.meta);
         send_body(r, &rd);
@@ -370,6 +376,7 @@ static void put_free(void *p)
     struct obj_put *st = p;
 
     object_writer_abort(st->w);
+    lo_stream_free(st->lo_src);
     object_meta_release(&st->meta);
     object_reader_close(&st->src);
     free(st->account);
@@ -537,6 +544,10 @@ static enum step put_start(struct request *r)
     const char *slo = req_header(r, "X-Static-Large-Object");
     const char *mm = req_query(r, "multipart-manifest");
 
+    if (mm && strcmp(mm, "put") == 0)
+        return slo_put_start(r);
+    if (!dlo_put_check(r))
+        return STEP_RESPOND;
     if (req_header(r, "X-Copy-From"))
         return obj_copy_from_start(r);
     if (te && !r->chunked) {
@@ -557,6 +568,8 @@ static enum step put_body(struct request *r, const char *p, size_t n)
     struct obj_put *st = r->state;
     int rc;
 
+    if (slo_put_active(r))
+        return slo_put_body(r, p, n);
     if (object_writer_size(st->w) + n > r->srv->cfg->max_file_size) {
         resp_text(r, 413, "text/plain", "Your request is too large.");
         return STEP_RESPOND;
@@ -571,6 +584,8 @@ static enum step put_body(struct request *r, const char *p, size_t n)
 
 static enum step put_end(struct request *r)
 {
+    if (slo_put_active(r))
+        return slo_put_end(r);
     req_defer(r, obj_put_commit);
     return STEP_DEFER;
 }
@@ -637,6 +652,8 @@ static enum step post_work(struct request *r)
 
     if (rc == 0 && obj_expired(&m))
         rc = -ENOENT;
+    if (rc == 0)
+        slo_post_keep(&m.headers, &st->headers, st->content_type);
     struct pending_note note = {NULL, 0};
     /* Only a new type changes the listing, and only X-Delete-At the queue. */
     if (rc == 0 && (st->content_type || objops_delete_at(&st->headers)))
@@ -649,8 +666,9 @@ static enum step post_work(struct request *r)
         struct placement cpl, apl;
         cluster_locate(r->srv->cluster, ITEM_CONTAINER, r->account, r->container, NULL, &cpl);
         cluster_locate(r->srv->cluster, ITEM_ACCOUNT, r->account, NULL, NULL, &apl);
+        const char *ov = kv_get(&st->headers, OBJOPS_OVERRIDE_CTYPE);
         rc = db_object_put(r->srv->db, &cpl, &apl, r->container, r->object, st->ts, m.size,
-                           st->content_type, m.etag);
+                           ov ? ov : st->content_type, objops_listed_etag(&m));
     }
     if (rc == 0)
         rc = objops_queue_expiry(r->srv, r->account, r->container, r->object,
@@ -673,6 +691,11 @@ static enum step post_start(struct request *r)
     kv_init(&st->headers);
     r->state = st;
     r->state_free = post_free;
+    if (req_header(r, "X-Static-Large-Object")) {
+        resp_error(r, 400, "X-Static-Large-Object is a reserved header. To create a static "
+                           "large object add query param multipart-manifest=put.");
+        return STEP_RESPOND;
+    }
     if (!request_headers(r, &st->headers))
         return STEP_RESPOND;
     if (ct && *ct)
@@ -703,6 +726,10 @@ static enum step delete_work(struct request *r)
 
 static enum step delete_start(struct request *r)
 {
+    const char *mm = req_query(r, "multipart-manifest");
+
+    if (mm && strcmp(mm, "delete") == 0)
+        return slo_delete_start(r);
     req_defer(r, delete_work);
     return STEP_DEFER;
 }

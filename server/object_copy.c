@@ -15,7 +15,9 @@
 #include "../replication/cluster.h"
 #include "acl.h"
 #include "constraints.h"
+#include "dlo.h"
 #include "handlers.h"
+#include "lostream.h"
 #include "object_int.h"
 #include "range.h"
 #include "server.h"
@@ -194,7 +196,7 @@ static enum step copy_run(struct request *r, struct copy_ends *e)
     path = xasprintf("%s/%s", e->src_container, e->src_object);
     st->copied_from = quote(path);
     free(path);
-    if (!source_span(r, st))
+    if (!lo_copy_source(r, st, e->src_account) || !source_span(r, st))
         return STEP_RESPOND;
     base_headers(r, &st->src.meta, &base);
     ok = obj_put_prepare(r, st, &base, st->src.meta.content_type);
@@ -284,8 +286,9 @@ int obj_copy_stream(struct obj_put *st)
 
     while (done < st->src_len && rc == 0) {
         size_t want = (size_t)MIN((uint64_t)CHUNK, st->src_len - done);
-        ssize_t got = pread(st->src.fd, b, want,
-                            (off_t)(st->src.body_offset + st->src_off + done));
+        ssize_t got = st->lo_src ? lo_stream_read(st->lo_src, st->src_off + done, b, want)
+                                 : pread(st->src.fd, b, want,
+                                         (off_t)(st->src.body_offset + st->src_off + done));
         if (got <= 0) {
             rc = got < 0 ? -errno : -EIO;
             break;

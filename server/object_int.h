@@ -16,6 +16,8 @@
 #include "../storage/object.h"
 #include "request.h"
 
+struct lo_stream;
+
 struct obj_put {
     char *account, *container, *object;   /* the object written (owned) */
     char *name;                           /* "/account/container/object" */
@@ -34,6 +36,7 @@ struct obj_put {
     char *copied_from_account;            /* quoted, as Swift sends them */
     char *copied_from;
     char src_last_modified[HTTP_DATE_LEN];
+    struct lo_stream *lo_src;             /* a large object source: its concatenation */
 };
 
 /* A new write of account/container/object at ts_now(), installed as r's

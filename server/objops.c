@@ -111,6 +111,21 @@ int objops_queue_expiry(struct server *srv, const char *account, const char *con
     return rc;
 }
 
+/* What the listing shows instead of the body's type and MD5 (Swift's
+ * container update override sysmeta; an SLO manifest's total size and
+ * slo_etag ride on them). */
+const char *objops_listed_ctype(const struct object_meta *m)
+{
+    const char *v = kv_get(&m->headers, OBJOPS_OVERRIDE_CTYPE);
+    return v ? v : m->content_type;
+}
+
+const char *objops_listed_etag(const struct object_meta *m)
+{
+    const char *v = kv_get(&m->headers, OBJOPS_OVERRIDE_ETAG);
+    return v ? v : m->etag;
+}
+
 int objops_commit_writer(struct server *srv, const struct placement *pl, const char *account,
                          const char *container, const char *object, int64_t ts,
                          struct object_writer *w, struct object_meta *meta,
@@ -128,7 +143,7 @@ int objops_commit_writer(struct server *srv, const struct placement *pl, const c
         locate(srv, ITEM_CONTAINER, account, container, NULL, &cpl);
         locate(srv, ITEM_ACCOUNT, account, NULL, NULL, &apl);
         rc = db_object_put(srv->db, &cpl, &apl, container, object, ts, meta->size,
-                           meta->content_type, meta->etag);
+                           objops_listed_ctype(meta), objops_listed_etag(meta));
     }
     /* A PUT does not look up what it replaces (old_at 0): the expirer
      * drops an entry whose object no longer carries its time. */

@@ -68,6 +68,17 @@ int objops_put_buffer(struct server *srv, const char *account, const char *conta
                       const char *content_type, const struct kv_list *headers,
                       struct object_meta *out) WUR;
 
+/* Stored headers that replace the content type and etag of the object's
+ * listing row (Swift's container update override sysmeta). Headers named
+ * X-Object-Sysmeta-* are never shown to clients. */
+#define OBJOPS_OVERRIDE_CTYPE "X-Object-Sysmeta-Container-Update-Override-Content-Type"
+#define OBJOPS_OVERRIDE_ETAG "X-Object-Sysmeta-Container-Update-Override-Etag"
+
+/* The content type and etag m's listing row shows (the overrides, else
+ * its own). */
+const char *objops_listed_ctype(const struct object_meta *m);
+const char *objops_listed_etag(const struct object_meta *m);
+
 /* The commit step object.c's PUT shares with objops_put_commit: commit w
  * (consumed in every case) with meta at ts, record the listing row and
  * queue meta's X-Delete-At, under a pending note (storage/pending.h). */

@@ -8,6 +8,7 @@
 #include "../replication/expirer.h"
 #include "../storage/object.h"
 #include "../storage/pending.h"
+#include "objops.h"
 #include "recover.h"
 
 /* Make the listing row (and the expirer queue entry) of one noted object
@@ -27,7 +28,7 @@ static int recover_one(const struct pending_update *u, void *arg)
         /* A POST that changed the content type is listed at its own time. */
         int64_t ts = m.meta_timestamp == u->ts ? u->ts : m.timestamp;
         rc = db_object_put(srv->db, &cpl, &apl, u->container, u->object, ts, m.size,
-                           m.content_type, m.etag);
+                           objops_listed_ctype(&m), objops_listed_etag(&m));
         /* ...and an X-Delete-At it carries is in the expirer's queue. */
         const char *at_s = kv_get(&m.headers, "X-Delete-At");
         long long at = at_s ? strtoll(at_s, NULL, 10) : 0;

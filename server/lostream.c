@@ -1,0 +1,367 @@
+/* server/lostream.c: implements the large-object body stream of
+ * lostream.h: pieces located by binary search on their start offsets, the
+ * current segment kept open between reads, and the Range answers (single,
+ * multipart/byteranges, 416) over the concatenation. */
+#include "lostream.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/hash.h"
+#include "../common/log.h"
+#include "objops.h"
+#include "range.h"
+
+struct lo_piece {
+    uint64_t pos;             /* where it starts in the concatenation */
+    uint64_t len;
+    char *container, *object; /* NULL for inline data */
+    uint64_t off;             /* offset in the segment's body */
+    char etag[33];            /* "" unchecked */
+    uint64_t size;            /* UINT64_MAX unchecked */
+    char *data;               /* inline bytes */
+};
+
+struct lo_stream {
+    struct server *srv;
+    char *account;
+    struct lo_piece *p;
+    size_t n, alloc;
+    uint64_t total;
+    size_t cur;               /* the piece rd holds open; n when none */
+    struct object_reader rd;
+};
+
+struct lo_stream *lo_stream_new(struct server *srv, const char *account)
+{
+    struct lo_stream *s = xcalloc(1, sizeof(*s));
+
+    s->srv = srv;
+    s->account = xstrdup(account);
+    s->rd.fd = -1;
+    object_meta_init(&s->rd.meta);
+    return s;
+}
+
+static void close_current(struct lo_stream *s)
+{
+    object_reader_close(&s->rd);
+    s->rd.fd = -1;
+    object_meta_init(&s->rd.meta);
+    s->cur = s->n;
+}
+
+void lo_stream_free(struct lo_stream *s)
+{
+    if (!s)
+        return;
+    object_reader_close(&s->rd);
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->p[i].container);
+        free(s->p[i].object);
+        free(s->p[i].data);
+    }
+    free(s->p);
+    free(s->account);
+    free(s);
+}
+
+static struct lo_piece *add_piece(struct lo_stream *s, uint64_t len)
+{
+    struct lo_piece *p;
+
+    if (s->n == s->alloc) {
+        s->alloc = s->alloc ? 2 * s->alloc : 16;
+        s->p = xrealloc(s->p, s->alloc * sizeof(*s->p));
+    }
+    p = &s->p[s->n++];
+    memset(p, 0, sizeof(*p));
+    p->pos = s->total;
+    p->len = len;
+    p->size = UINT64_MAX;
+    s->total += len;
+    s->cur = s->n;   /* nothing open yet; keeps cur == n meaning "none" */
+    return p;
+}
+
+void lo_stream_add_segment(struct lo_stream *s, const char *container, const char *object,
+                           uint64_t off, uint64_t len, const char *etag, uint64_t size)
+{
+    struct lo_piece *p;
+
+    if (len == 0)
+        return;   /* nothing to read: an empty segment is never opened */
+    p = add_piece(s, len);
+    p->container = xstrdup(container);
+    p->object = xstrdup(object);
+    p->off = off;
+    p->size = size;
+    if (etag)
+        snprintf(p->etag, sizeof(p->etag), "%s", etag);
+}
+
+void lo_stream_add_data(struct lo_stream *s, const void *data, size_t len)
+{
+    struct lo_piece *p;
+
+    if (len == 0)
+        return;
+    p = add_piece(s, len);
+    p->data = xmalloc(len);
+    memcpy(p->data, data, len);
+}
+
+uint64_t lo_stream_len(const struct lo_stream *s)
+{
+    return s->total;
+}
+
+size_t lo_stream_count(const struct lo_stream *s)
+{
+    return s->n;
+}
+
+/* Open piece i's segment into s->rd and check it against the manifest. */
+static int open_piece(struct lo_stream *s, size_t i)
+{
+    const struct lo_piece *p = &s->p[i];
+    int rc;
+
+    close_current(s);
+    rc = objops_open(s->srv, s->account, p->container, p->object, &s->rd);
+    if (rc == 0 && p->etag[0] && strcmp(p->etag, s->rd.meta.etag) != 0)
+        rc = ERR_ETAG;
+    if (rc == 0 && p->size != UINT64_MAX && p->size != s->rd.meta.size)
+        rc = ERR_ETAG;
+    if (rc == 0 && p->off + p->len > s->rd.meta.size)
+        rc = -EIO;   /* a DLO segment that shrank since the listing */
+    if (rc != 0) {
+        log_error("msg=\"large object segment unusable\" account=%s segment=%s/%s err=%s",
+                  s->account, p->container, p->object, err_str(rc));
+        close_current(s);
+        return rc;
+    }
+    s->cur = i;
+    return 0;
+}
+
+int lo_stream_check_first(struct lo_stream *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->p[i].container)
+            return open_piece(s, i);
+    return 0;
+}
+
+static size_t find_piece(const struct lo_stream *s, uint64_t pos)
+{
+    size_t lo = 0, hi = s->n;
+
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->p[mid].pos <= pos)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+ssize_t lo_stream_read(struct lo_stream *s, uint64_t pos, char *buf, size_t max)
+{
+    const struct lo_piece *p;
+    size_t i, n;
+    ssize_t got;
+
+    if (pos >= s->total)
+        return 0;
+    i = (s->cur < s->n && pos >= s->p[s->cur].pos && pos < s->p[s->cur].pos + s->p[s->cur].len)
+            ? s->cur
+            : find_piece(s, pos);
+    p = &s->p[i];
+    n = (size_t)MIN((uint64_t)max, p->pos + p->len - pos);
+    if (p->data) {
+        memcpy(buf, p->data + (pos - p->pos), n);
+        return (ssize_t)n;
+    }
+    if (s->cur != i && open_piece(s, i) != 0)
+        return -1;
+    got = pread(s->rd.fd, buf, n, (off_t)(s->rd.body_offset + p->off + (pos - p->pos)));
+    if (got <= 0) {
+        log_error("msg=\"short read of a large object segment\" segment=%s/%s", p->container,
+                  p->object);
+        return -1;
+    }
+    if (pos + (uint64_t)got == p->pos + p->len)
+        close_current(s);   /* done with it: hold no fd between segments */
+    return got;
+}
+
+/* ---- answering ---- */
+
+static ssize_t whole_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+    return lo_stream_read(ctx, pos, buf, max);
+}
+
+static void whole_free(void *ctx)
+{
+    lo_stream_free(ctx);
+}
+
+/* One range: the stream shifted by start. */
+struct lo_slice {
+    struct lo_stream *s;
+    uint64_t start;
+};
+
+static ssize_t slice_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+    struct lo_slice *sl = ctx;
+    return lo_stream_read(sl->s, sl->start + pos, buf, max);
+}
+
+static void slice_free(void *ctx)
+{
+    struct lo_slice *sl = ctx;
+    lo_stream_free(sl->s);
+    free(sl);
+}
+
+/* multipart/byteranges: text parts and slices of the stream. */
+struct lo_mp_part {
+    uint64_t pos, len;
+    bool text;
+    uint64_t off;   /* in text, or in the stream */
+};
+
+struct lo_mp {
+    struct lo_stream *s;
+    struct buf text;
+    struct lo_mp_part part[3 * RANGE_MAX + 1];
+    size_t n;
+    uint64_t total;
+};
+
+static void mp_add(struct lo_mp *m, bool text, uint64_t off, uint64_t len)
+{
+    struct lo_mp_part *p = &m->part[m->n++];
+    p->pos = m->total;
+    p->len = len;
+    p->text = text;
+    p->off = off;
+    m->total += len;
+}
+
+static void mp_text(struct lo_mp *m, int rc, size_t start)
+{
+    if (rc != 0)
+        abort();   /* the text buffer has no cap */
+    mp_add(m, true, start, m->text.len - start);
+}
+
+static ssize_t mp_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+    struct lo_mp *m = ctx;
+    size_t i = 0;
+
+    while (i < m->n && pos >= m->part[i].pos + m->part[i].len)
+        i++;
+    if (i == m->n)
+        return 0;
+    const struct lo_mp_part *p = &m->part[i];
+    size_t n = (size_t)MIN((uint64_t)max, p->pos + p->len - pos);
+    if (!p->text)
+        return lo_stream_read(m->s, p->off + (pos - p->pos), buf, n);
+    memcpy(buf, m->text.data + p->off + (pos - p->pos), n);
+    return (ssize_t)n;
+}
+
+static void mp_free(void *ctx)
+{
+    struct lo_mp *m = ctx;
+    lo_stream_free(m->s);
+    buf_release(&m->text);
+    free(m);
+}
+
+static void respond_multipart(struct request *r, struct lo_stream *s, const char *ctype,
+                              const struct byte_range *rg, size_t n)
+{
+    struct lo_mp *m = xcalloc(1, sizeof(*m));
+    uint8_t rnd[16];
+    char boundary[33], cr[80];
+    size_t at;
+
+    if (random_bytes(rnd, sizeof(rnd)) != 0)
+        memset(rnd, 0x5a, sizeof(rnd));
+    hex_encode(rnd, sizeof(rnd), boundary);
+    buf_init(&m->text, 0);
+    m->s = s;
+    for (size_t i = 0; i < n; i++) {
+        at = m->text.len;
+        range_content_range(cr, sizeof(cr), &rg[i], s->total);
+        mp_text(m,
+                buf_appendf(&m->text, "--%s\r\nContent-Type: %s\r\nContent-Range: %s\r\n\r\n",
+                            boundary, ctype, cr),
+                at);
+        mp_add(m, false, rg[i].start, rg[i].end - rg[i].start);
+        at = m->text.len;
+        mp_text(m, buf_appends(&m->text, "\r\n"), at);
+    }
+    at = m->text.len;
+    mp_text(m, buf_appendf(&m->text, "--%s--", boundary), at);
+    r->status = 206;
+    resp_headerf(r, "Content-Type", "multipart/byteranges;boundary=%s", boundary);
+    r->stream_read = mp_read;
+    r->stream_free = mp_free;
+    r->stream_ctx = m;
+    r->stream_len = m->total;
+}
+
+void lo_stream_respond(struct request *r, struct lo_stream *s, const char *ctype, bool multi)
+{
+    struct byte_range rg[RANGE_MAX];
+    size_t n = 0;
+    enum range_result rr = RANGE_IGNORE;
+    char cr[80];
+
+    if (r->method == M_GET)
+        rr = range_eval(req_header(r, "Range"), s->total, rg, &n);
+    if (rr == RANGE_PARTIAL && n > 1 && !multi)
+        rr = RANGE_IGNORE;   /* dlo.py: several ranges get the whole object */
+    resp_header(r, "Accept-Ranges", "bytes");
+    if (rr == RANGE_UNSATISFIABLE) {
+        resp_headerf(r, "Content-Range", "bytes */%llu", (unsigned long long)s->total);
+        resp_error(r, 416, NULL);
+        resp_header(r, "Content-Type", ctype);
+        lo_stream_free(s);
+        return;
+    }
+    if (rr == RANGE_PARTIAL && n > 1) {
+        respond_multipart(r, s, ctype, rg, n);
+        return;
+    }
+    resp_header(r, "Content-Type", ctype);
+    r->status = 200;
+    if (rr == RANGE_PARTIAL) {
+        struct lo_slice *sl = xcalloc(1, sizeof(*sl));
+        range_content_range(cr, sizeof(cr), &rg[0], s->total);
+        resp_header(r, "Content-Range", cr);
+        r->status = 206;
+        sl->s = s;
+        sl->start = rg[0].start;
+        r->stream_read = slice_read;
+        r->stream_free = slice_free;
+        r->stream_ctx = sl;
+        r->stream_len = rg[0].end - rg[0].start;
+        return;
+    }
+    r->stream_read = whole_read;
+    r->stream_free = whole_free;
+    r->stream_ctx = s;
+    r->stream_len = s->total;
+}
