@@ -101,7 +101,7 @@ static bool delete_pass(struct bulk_job *job, struct bulk_delete *d, bool object
                 *failed_type = 502;
             record(res, n, status);
         }
-        if (res->n_errors >= max_failed) {
+        if (res->errors.n >= max_failed) {
             res->status = 400;
             res->body = xstrdup("Max delete failures exceeded");
             return false;
@@ -129,7 +129,7 @@ static void delete_work(struct request *r)
         res->body = xstrdup("Invalid File Name");
     } else if (delete_pass(job, d, true, &failed_type) &&
                delete_pass(job, d, false, &failed_type)) {
-        if (res->n_errors) {
+        if (res->errors.n) {
             res->status = failed_type;
         } else if (!res->counts[0] && !res->counts[1]) {
             res->status = 400;
@@ -155,7 +155,7 @@ static enum step bulk_delete_start(struct request *r)
                      cfg->bulk_max_deletes_per_request);
     /* Swift's order of checks: the answer's format, the list's format,
      * then a body must be announced. */
-    if (!job->acceptable || (ctype && strncmp(ctype, "text/plain", 10) != 0))
+    if (!job->format || (ctype && strncmp(ctype, "text/plain", 10) != 0))
         d->early = 406;
     else if (!r->has_length && !r->chunked)
         d->early = 411;
