@@ -244,11 +244,6 @@ const char *bulk_status_text(int code)
     return "500 Internal Error";
 }
 
-void bulk_result_error(struct bulk_result *res, const char *name, int code)
-{
-    bulk_errors_add(&res->errors, name, bulk_status_text(code));
-}
-
 void bulk_result_release(struct bulk_result *res)
 {
     bulk_errors_release(&res->errors);

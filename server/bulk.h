@@ -80,8 +80,6 @@ struct bulk_result {
 
 /* Swift's status line text for code ("409 Conflict", "500 Internal Error"). */
 const char *bulk_status_text(int code);
-/* Record a failure of name (already quoted) with status code. */
-void bulk_result_error(struct bulk_result *res, const char *name, int code);
 void bulk_result_release(struct bulk_result *res);
 /* Swift's get_response_body(): res in format (from bulk_body_format; NULL:
  * text/plain), appended to out. The XML form carries no declaration (the

@@ -34,6 +34,15 @@ void bulk_errors_add(struct bulk_errors *e, const char *name, const char *status
     e->n++;
 }
 
+void bulk_errors_quote(struct bulk_errors *e, const char *name, size_t n, const char *status)
+{
+    struct buf q = BUF_INIT;
+
+    bulk_quote(&q, name, n);
+    bulk_errors_add(e, q.data, status);
+    buf_release(&q);
+}
+
 void bulk_errors_release(struct bulk_errors *e)
 {
     for (size_t i = 0; i < e->n; i++) {

@@ -42,6 +42,9 @@ struct bulk_errors {
 
 /* Append copies of name (already quoted: bulk_quote) and status. */
 void bulk_errors_add(struct bulk_errors *e, const char *name, const char *status);
+/* Append the failure of the item named by n raw bytes (quoted here, as
+ * bulk_quote does) with a copy of status. */
+void bulk_errors_quote(struct bulk_errors *e, const char *name, size_t n, const char *status);
 /* Free the strings and the array; the list is left empty and reusable. */
 void bulk_errors_release(struct bulk_errors *e);
 

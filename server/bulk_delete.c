@@ -64,11 +64,7 @@ static int delete_one(struct request *r, const struct bulk_name *n)
 
 static void record(struct bulk_result *res, const struct bulk_name *n, int status)
 {
-    struct buf q;
-    buf_init(&q, 0);
-    bulk_quote(&q, n->s, n->len);
-    bulk_result_error(res, q.data, status);
-    buf_release(&q);
+    bulk_errors_quote(&res->errors, n->s, n->len, bulk_status_text(status));
 }
 
 /* Delete the names of one kind; false when the work must stop (too many

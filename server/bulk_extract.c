@@ -121,11 +121,7 @@ struct extract_run {
 static void fail_quoted(struct extract_run *run, const char *name, size_t max, int status)
 {
     size_t n = strlen(name);
-    struct buf q;
-    buf_init(&q, 0);
-    bulk_quote(&q, name, n < max ? n : max);
-    bulk_result_error(&run->job->res, q.data, status);
-    buf_release(&q);
+    bulk_errors_quote(&run->job->res.errors, name, n < max ? n : max, bulk_status_text(status));
 }
 
 static size_t max_path(const struct server *srv)

@@ -76,11 +76,7 @@ struct slo_result {
 
 static void add_problem(struct slo_result *res, const char *path, const char *status)
 {
-    struct buf q = BUF_INIT;
-
-    bulk_quote(&q, path, strlen(path));
-    bulk_errors_add(&res->problems, q.data, status);
-    buf_release(&q);
+    bulk_errors_quote(&res->problems, path, strlen(path), status);
 }
 
 /* The status line Swift would give an error code. */

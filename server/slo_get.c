@@ -440,11 +440,7 @@ struct del_result {
 
 static void add_failed(struct del_result *res, const char *name, const char *status)
 {
-    struct buf q = BUF_INIT;
-
-    bulk_quote(&q, name, strlen(name));
-    bulk_errors_add(&res->failed, q.data, status);
-    buf_release(&q);
+    bulk_errors_quote(&res->failed, name, strlen(name), status);
 }
 
 /* Delete one item (not a pending manifest). */

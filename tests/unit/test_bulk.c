@@ -111,7 +111,7 @@ static void test_render(void **state)
                               .counts = {2, 1}};
     struct buf b;
 
-    bulk_result_error(&res, "/c<&>", 409);
+    bulk_errors_add(&res.errors, "/c<&>", bulk_status_text(409));
     buf_init(&b, 0);
     assert_int_equal(bulk_render_result(&b, NULL, &res), 0);
     assert_string_equal(b.data, "Number Deleted: 2\nNumber Not Found: 1\nResponse Body: \n"
