@@ -1,6 +1,6 @@
 /* server/bulk.c: implements the shared parts of bulk operations
  * (server/bulk.h, server/bulk_int.h): routing, the bulk-delete path-list
- * parser, Swift's result body in its three formats, and the streamed 200
+ * parser, the result (rendered by server/bulk_body.c), and the streamed 200
  * whose body a worker thread produces (heartbeat, then the result). */
 #include "bulk.h"
 
@@ -14,7 +14,6 @@
 #include "acl.h"
 #include "auth.h"
 #include "bulk_int.h"
-#include "listing.h"
 #include "path.h"
 #include "server.h"
 
@@ -209,21 +208,6 @@ int bulk_parser_finish(struct bulk_parser *p)
     return check_turn(p);
 }
 
-void bulk_quote(struct buf *out, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '_' || c == '.' || c == '-' || c == '~' || c == '/') {
-            put(out, &s[i], 1);
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            put(out, e, 3);
-        }
-    }
-}
-
 /* ------------------------------------------------------------------ */
 /* the result body                                                     */
 
@@ -260,170 +244,25 @@ const char *bulk_status_text(int code)
     return "500 Internal Error";
 }
 
-void bulk_result_error(struct bulk_result *res, const char *name, int code)
-{
-    if (res->n_errors == res->alloc_errors) {
-        res->alloc_errors = res->alloc_errors ? res->alloc_errors * 2 : 16;
-        res->errors = xrealloc(res->errors, res->alloc_errors * sizeof(*res->errors));
-    }
-    res->errors[res->n_errors].name = xstrdup(name);
-    res->errors[res->n_errors].status = xstrdup(bulk_status_text(code));
-    res->n_errors++;
-}
-
 void bulk_result_release(struct bulk_result *res)
 {
-    for (size_t i = 0; i < res->n_errors; i++) {
-        free(res->errors[i].name);
-        free(res->errors[i].status);
-    }
-    free(res->errors);
+    bulk_errors_release(&res->errors);
     free(res->body);
-    res->errors = NULL;
     res->body = NULL;
-    res->n_errors = res->alloc_errors = 0;
 }
 
-/* json.dumps() of a string (ensure_ascii: the bytes >= 0x80 of our ASCII
- * messages cannot occur; they are escaped byte-wise all the same). */
-static void json_str(struct buf *b, const char *s)
+int bulk_render_result(struct buf *out, const char *format, const struct bulk_result *res)
 {
-    put(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            char e[2] = {'\\', (char)c};
-            put(b, e, 2);
-        } else if (c == '\n') {
-            puts_(b, "\\n");
-        } else if (c == '\r') {
-            puts_(b, "\\r");
-        } else if (c == '\t') {
-            puts_(b, "\\t");
-        } else if (c < 0x20 || c >= 0x7f) {
-            int rc = buf_appendf(b, "\\u%04x", c);
-            (void)rc;
-        } else {
-            put(b, s, 1);
-        }
-    }
-    put(b, "\"", 1);
-}
+    /* the dict's insertion order (JSON): status, body, counts */
+    struct bulk_field f[4] = {
+        {"Response Status", bulk_status_text(res->status), 0},
+        {"Response Body", res->body ? res->body : "", 0},
+    };
+    size_t n = 2;
 
-/* saxutils.escape() */
-static void xml_str(struct buf *b, const char *s)
-{
-    for (; *s; s++) {
-        if (*s == '&')
-            puts_(b, "&amp;");
-        else if (*s == '<')
-            puts_(b, "&lt;");
-        else if (*s == '>')
-            puts_(b, "&gt;");
-        else
-            put(b, s, 1);
-    }
-}
-
-static void render_json(struct buf *out, const struct bulk_result *res)
-{
-    /* the dict's insertion order: status, body, counts, errors */
-    puts_(out, "{\"Response Status\": ");
-    json_str(out, bulk_status_text(res->status));
-    puts_(out, ", \"Response Body\": ");
-    json_str(out, res->body ? res->body : "");
-    for (size_t i = 0; i < 2 && res->count_names[i]; i++) {
-        int rc = buf_appendf(out, ", \"%s\": %llu", res->count_names[i],
-                             (unsigned long long)res->counts[i]);
-        (void)rc;
-    }
-    puts_(out, ", \"Errors\": [");
-    for (size_t i = 0; i < res->n_errors; i++) {
-        puts_(out, i ? ", [" : "[");
-        json_str(out, res->errors[i].name);
-        puts_(out, ", ");
-        json_str(out, res->errors[i].status);
-        puts_(out, "]");
-    }
-    puts_(out, "]}");
-}
-
-/* One "key: value" (plain) or "<key>value</key>" (XML) line. */
-static void render_key(struct buf *out, enum bulk_format fmt, const char *key, const char *value)
-{
-    if (fmt == BULK_PLAIN) {
-        puts_(out, key);
-        puts_(out, ": ");
-        puts_(out, value);
-        puts_(out, "\n");
-        return;
-    }
-    char tag[64];
-    size_t i;
-    for (i = 0; key[i] && i + 1 < sizeof(tag); i++)
-        tag[i] = key[i] == ' ' ? '_' : (char)(key[i] | (key[i] >= 'A' && key[i] <= 'Z' ? 0x20 : 0));
-    tag[i] = '\0';
-    int rc = buf_appendf(out, "<%s>", tag);
-    xml_str(out, value);
-    rc |= buf_appendf(out, "</%s>\n", tag);
-    (void)rc;
-}
-
-void bulk_render_result(struct buf *out, enum bulk_format fmt, const struct bulk_result *res)
-{
-    if (fmt == BULK_JSON) {
-        render_json(out, res);
-        return;
-    }
-    if (fmt == BULK_XML) {
-        int rc = buf_appendf(out, "<%s>\n", res->root);
-        (void)rc;
-    }
-    /* sorted keys: the counts ("Number ...") sort before "Response ..." */
-    for (size_t i = 0; i < 2 && res->count_names[i]; i++) {
-        char v[24];
-        snprintf(v, sizeof(v), "%llu", (unsigned long long)res->counts[i]);
-        render_key(out, fmt, res->count_names[i], v);
-    }
-    render_key(out, fmt, "Response Body", res->body ? res->body : "");
-    render_key(out, fmt, "Response Status", bulk_status_text(res->status));
-    puts_(out, fmt == BULK_XML ? "<errors>\n" : "Errors:\n");
-    for (size_t i = 0; i < res->n_errors; i++) {
-        if (fmt == BULK_XML) {
-            puts_(out, "<object><name>");
-            xml_str(out, res->errors[i].name);
-            puts_(out, "</name><status>");
-            xml_str(out, res->errors[i].status);
-            puts_(out, "</status></object>\n");
-        } else {
-            puts_(out, res->errors[i].name);
-            puts_(out, ", ");
-            puts_(out, res->errors[i].status);
-            puts_(out, "\n");
-        }
-    }
-    if (fmt == BULK_XML) {
-        int rc = buf_appendf(out, "</errors>\n</%s>\n", res->root);
-        (void)rc;
-    }
-}
-
-bool bulk_accept(const char *accept, enum bulk_format *fmt, const char **ctype)
-{
-    const char *type = NULL, *msg_type;
-    char msg[160];
-
-    /* The same four types, in the same order, as a listing's. */
-    if (listing_content_type(NULL, accept, &type, msg, sizeof(msg), &msg_type) != 0 || !type) {
-        *fmt = BULK_PLAIN;
-        *ctype = "text/html; charset=UTF-8";
-        return false;
-    }
-    *ctype = type;
-    *fmt = strcmp(type, "application/json") == 0 ? BULK_JSON
-           : strstr(type, "/xml")                ? BULK_XML
-                                                 : BULK_PLAIN;
-    return true;
+    for (size_t i = 0; i < 2 && res->count_names[i]; i++)
+        f[n++] = (struct bulk_field){res->count_names[i], NULL, (long long)res->counts[i]};
+    return bulk_body_render(out, format, f, n, res->errors.v, res->errors.n, res->root);
 }
 
 /* ------------------------------------------------------------------ */
@@ -445,7 +284,8 @@ struct bulk_job *bulk_job_new(struct request *r, const char *root)
     struct bulk_job *job = xcalloc(1, sizeof(*job));
     job->r = r;
     job->res.root = root;
-    job->acceptable = bulk_accept(req_header(r, "Accept"), &job->fmt, &job->ctype);
+    if (bulk_body_format(req_header(r, "Accept"), &job->format) != 0)
+        job->format = NULL;   /* Swift ignores a malformed Accept: 406 */
     buf_init(&job->out, 0);
     pthread_mutex_init(&job->lock, NULL);
     r->state = job;
@@ -497,7 +337,7 @@ enum step bulk_job_start(struct bulk_job *job, void (*work)(struct request *r))
 {
     struct request *r = job->r;
     r->status = 200;
-    resp_header(r, "Content-Type", job->ctype);
+    resp_header(r, "Content-Type", bulk_body_content_type(job->format));
     r->stream_read = job_read;
     r->stream_ctx = job;
     r->stream_free = NULL;    /* the job is r's state */
@@ -516,7 +356,7 @@ void bulk_job_tick(struct bulk_job *job)
     job->last_yield_ns = now;
     /* Swift's first yield is the XML declaration for XML, a space for the
      * rest; from then on a space, and the body follows "\r\n\r\n". */
-    if (!job->yielded && job->fmt == BULK_XML && job->acceptable) {
+    if (!job->yielded && job->format && strstr(job->format, "/xml")) {
         static const char decl[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
         job_emit(job, decl, sizeof(decl) - 1, false);
     } else {
@@ -531,7 +371,8 @@ void bulk_job_finish(struct bulk_job *job)
     buf_init(&body, 0);
     if (job->yielded)
         puts_(&body, "\r\n\r\n");
-    bulk_render_result(&body, job->acceptable ? job->fmt : BULK_PLAIN, &job->res);
+    if (bulk_render_result(&body, job->format, &job->res) != 0)
+        abort();   /* uncapped buffer */
     job_emit(job, body.data, body.len, true);
     buf_release(&body);
 }

@@ -12,14 +12,14 @@
  *                                  containers are created as needed
  *
  * Both answer 200 at once and report the real outcome in the body
- * ("Response Status", "Response Body", counts and "Errors"), in the format
- * the Accept header picks (text/plain, application/json, application/xml,
+ * ("Response Status", "Response Body", counts and "Errors"; server/bulk_body.h
+ * renders it), in the format the Accept header picks (text/plain, application/json, application/xml,
  * text/xml), sending whitespace every yield_frequency seconds while they
  * work so that no proxy or client times out. As in Swift, the bulk step
  * runs before token auth: every path is authorized on its own and a
  * refusal is an entry of "Errors".
  *
- * bulk.c holds the pure parts (the path-list parser, the result body, the
+ * bulk.c holds the pure parts (the path-list parser, the result, the
  * streamed response); bulk_delete.c and bulk_extract.c the two handlers. */
 #ifndef SWIFTLET_SERVER_BULK_H
 #define SWIFTLET_SERVER_BULK_H
@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "../common/buf.h"
+#include "bulk_body.h"
 #include "request.h"
 
 /* The handler for r when it is a bulk operation (the method and query
@@ -65,40 +66,24 @@ int bulk_parser_feed(struct bulk_parser *p, const char *data, size_t n);
 int bulk_parser_finish(struct bulk_parser *p);
 void bulk_parser_release(struct bulk_parser *p);
 
-/* Python's urllib.parse.quote(s, safe="/") of n bytes, appended to out. */
-void bulk_quote(struct buf *out, const char *s, size_t n);
+/* ---- the result ---- */
 
-/* ---- the result body ---- */
-
-enum bulk_format { BULK_PLAIN, BULK_JSON, BULK_XML };
-
-struct bulk_error {
-    char *name;      /* %-quoted, as Swift lists it */
-    char *status;    /* "409 Conflict" */
-};
-
+/* What a bulk delete or extraction came to; bulk_body.h renders it. */
 struct bulk_result {
     const char *root;              /* XML root tag: "delete" or "extract" */
     int status;                    /* "Response Status" */
     char *body;                    /* "Response Body" (NULL: "") */
     const char *count_names[2];    /* "Number Deleted", ...; NULL when unused */
     uint64_t counts[2];
-    struct bulk_error *errors;
-    size_t n_errors, alloc_errors;
+    struct bulk_errors errors;     /* quoted names, status lines */
 };
 
 /* Swift's status line text for code ("409 Conflict", "500 Internal Error"). */
 const char *bulk_status_text(int code);
-/* Record a failure of name (already quoted) with status code. */
-void bulk_result_error(struct bulk_result *res, const char *name, int code);
 void bulk_result_release(struct bulk_result *res);
-/* Swift's get_response_body(): res in fmt, appended to out. The XML form
- * carries no declaration (the heartbeat sends it, as Swift does). */
-void bulk_render_result(struct buf *out, enum bulk_format fmt, const struct bulk_result *res);
-
-/* The format Swift picks from an Accept header (NULL: none): true and *fmt
- * with *ctype the Content-Type to send, or false when nothing acceptable
- * (Swift then answers "406 Not Acceptable" in a text/plain body). */
-bool bulk_accept(const char *accept, enum bulk_format *fmt, const char **ctype);
+/* Swift's get_response_body(): res in format (from bulk_body_format; NULL:
+ * text/plain), appended to out. The XML form carries no declaration (the
+ * heartbeat sends it, as Swift does). 0 or -E2BIG. */
+int bulk_render_result(struct buf *out, const char *format, const struct bulk_result *res) WUR;
 
 #endif

@@ -1,17 +1,57 @@
 /* server/bulk_body.c: implements the bulk result body of bulk_body.h
- * (Swift 2.30's bulk.get_response_body, byte for byte). */
+ * (Swift 2.30's bulk.get_response_body, byte for byte), the Accept
+ * negotiation and the quoting of its names, for every bulk-style result. */
 #include "bulk_body.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "constraints.h"
 #include "listing.h"
 
 int bulk_body_format(const char *accept, const char **out)
 {
     return listing_accept_best(accept ? accept : "", out);
+}
+
+const char *bulk_body_content_type(const char *format)
+{
+    return format ? format : "text/html; charset=UTF-8";
+}
+
+void bulk_errors_add(struct bulk_errors *e, const char *name, const char *status)
+{
+    if (e->n == e->alloc) {
+        e->alloc = e->alloc ? e->alloc * 2 : 16;
+        e->v = xrealloc(e->v, e->alloc * sizeof(*e->v));
+    }
+    e->v[e->n].name = xstrdup(name);
+    e->v[e->n].status = xstrdup(status);
+    e->n++;
+}
+
+void bulk_errors_quote(struct bulk_errors *e, const char *name, size_t n, const char *status)
+{
+    struct buf q = BUF_INIT;
+
+    bulk_quote(&q, name, n);
+    bulk_errors_add(e, q.data, status);
+    buf_release(&q);
+}
+
+void bulk_errors_release(struct bulk_errors *e)
+{
+    for (size_t i = 0; i < e->n; i++) {
+        free((char *)e->v[i].name);
+        free((char *)e->v[i].status);
+    }
+    free(e->v);
+    e->v = NULL;
+    e->n = e->alloc = 0;
 }
 
 /* The fields' indexes sorted by key (Python's sorted(dict)). */
@@ -30,6 +70,37 @@ static size_t *sorted_fields(const struct bulk_field *f, size_t n)
     return ix;
 }
 
+/* A JSON string of s. Bytes that are not UTF-8 are taken as Latin-1 (one
+ * code point a byte, "\u00ff" once dumped) rather than dropping the value. */
+static json_t *json_text(const char *s)
+{
+    struct buf u = BUF_INIT;
+    json_t *j;
+
+    if (utf8_valid(s, strlen(s)))
+        return json_string(s);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char two[2] = {(char)(0xc0 | *p >> 6), (char)(0x80 | (*p & 0x3f))};
+        if (buf_append(&u, *p < 0x80 ? (const char *)p : two, *p < 0x80 ? 1 : 2) != 0)
+            abort();   /* uncapped buffer */
+    }
+    j = json_string(u.data);
+    buf_release(&u);
+    return j;
+}
+
+/* jansson writes "\u00E9", Python's json "\u00e9". */
+static void lower_escapes(char *text)
+{
+    for (char *p = text; *p; p++) {
+        if (*p != '\\')
+            continue;
+        p++;   /* the escaped character: never the NUL */
+        for (int i = 1; *p == 'u' && i <= 4 && p[i]; i++)
+            p[i] = (char)tolower((unsigned char)p[i]);
+    }
+}
+
 static int render_json(struct buf *out, const struct bulk_field *f, size_t nf,
                        const struct bulk_error *e, size_t ne)
 {
@@ -39,15 +110,17 @@ static int render_json(struct buf *out, const struct bulk_field *f, size_t nf,
 
     for (size_t i = 0; i < nf; i++)
         json_object_set_new(doc, f[i].key,
-                            f[i].str ? json_string(f[i].str) : json_integer(f[i].num));
+                            f[i].str ? json_text(f[i].str) : json_integer(f[i].num));
     for (size_t i = 0; i < ne; i++)
-        json_array_append_new(errs, json_pack("[s, s]", e[i].name, e[i].status));
+        json_array_append_new(errs, json_pack("[o, o]", json_text(e[i].name),
+                                              json_text(e[i].status)));
     json_object_set_new(doc, "Errors", errs);
     /* no indent, no JSON_COMPACT: Python's ", " and ": " separators */
     text = json_dumps(doc, JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
     json_decref(doc);
     if (!text)
         return -ENOMEM;
+    lower_escapes(text);
     rc = buf_appends(out, text);
     free(text);
     return rc;
@@ -141,21 +214,16 @@ int bulk_body_render(struct buf *out, const char *format, const struct bulk_fiel
     return render_text(out, fields, nfields, errors, nerrors);
 }
 
-char *bulk_quote_path(const char *s)
+void bulk_quote(struct buf *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    char *out = xmalloc(3 * strlen(s) + 1), *o = out;
 
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("_.-~/", *p)) {
-            *o++ = (char)*p;
-        } else {
-            *o++ = '%';
-            *o++ = hex[*p >> 4];
-            *o++ = hex[*p & 15];
-        }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+        bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    (c && strchr("_.-~/", c));
+        if ((safe ? buf_append(out, &s[i], 1) : buf_append(out, e, 3)) != 0)
+            abort();   /* out is uncapped */
     }
-    *o = '\0';
-    return out;
 }

@@ -33,18 +33,39 @@ struct bulk_error {
     const char *status;
 };
 
+/* A growing list of errors that owns its strings. Zero-initialised storage
+ * is an empty list. */
+struct bulk_errors {
+    struct bulk_error *v;
+    size_t n, alloc;
+};
+
+/* Append copies of name (already quoted: bulk_quote) and status. */
+void bulk_errors_add(struct bulk_errors *e, const char *name, const char *status);
+/* Append the failure of the item named by n raw bytes (quoted here, as
+ * bulk_quote does) with a copy of status. */
+void bulk_errors_quote(struct bulk_errors *e, const char *name, size_t n, const char *status);
+/* Free the strings and the array; the list is left empty and reusable. */
+void bulk_errors_release(struct bulk_errors *e);
+
 /* swob's req.accept.best_match(["text/plain", "application/json",
  * "application/xml", "text/xml"]): 0 with *out (NULL when nothing is
- * acceptable), or -EINVAL for a malformed Accept (Swift then falls back,
- * caller's choice). accept may be NULL (absent: text/plain). */
+ * acceptable), or -EINVAL with *out NULL for a malformed Accept (Swift then
+ * falls back, caller's choice). accept may be NULL (absent: text/plain). */
 int bulk_body_format(const char *accept, const char **out) WUR;
+
+/* The Content-Type of a bulk result body in format: format itself, or for
+ * NULL (nothing acceptable: Swift reports "406 Not Acceptable" in a
+ * text/plain body) swob's default, "text/html; charset=UTF-8". */
+const char *bulk_body_content_type(const char *format);
 
 /* Append the body to out. format NULL renders text/plain. 0 or -E2BIG. */
 int bulk_body_render(struct buf *out, const char *format, const struct bulk_field *fields,
                      size_t nfields, const struct bulk_error *errors, size_t nerrors,
                      const char *root_tag) WUR;
 
-/* urllib's quote(s, safe='/'): how bulk results name items. Free it. */
-char *bulk_quote_path(const char *s);
+/* urllib's quote(s, safe='/') of n bytes (NULs included), appended to out,
+ * which must be uncapped: how bulk results name items. */
+void bulk_quote(struct buf *out, const char *s, size_t n);
 
 #endif

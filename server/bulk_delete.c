@@ -64,11 +64,7 @@ static int delete_one(struct request *r, const struct bulk_name *n)
 
 static void record(struct bulk_result *res, const struct bulk_name *n, int status)
 {
-    struct buf q;
-    buf_init(&q, 0);
-    bulk_quote(&q, n->s, n->len);
-    bulk_result_error(res, q.data, status);
-    buf_release(&q);
+    bulk_errors_quote(&res->errors, n->s, n->len, bulk_status_text(status));
 }
 
 /* Delete the names of one kind; false when the work must stop (too many
@@ -101,7 +97,7 @@ static bool delete_pass(struct bulk_job *job, struct bulk_delete *d, bool object
                 *failed_type = 502;
             record(res, n, status);
         }
-        if (res->n_errors >= max_failed) {
+        if (res->errors.n >= max_failed) {
             res->status = 400;
             res->body = xstrdup("Max delete failures exceeded");
             return false;
@@ -129,7 +125,7 @@ static void delete_work(struct request *r)
         res->body = xstrdup("Invalid File Name");
     } else if (delete_pass(job, d, true, &failed_type) &&
                delete_pass(job, d, false, &failed_type)) {
-        if (res->n_errors) {
+        if (res->errors.n) {
             res->status = failed_type;
         } else if (!res->counts[0] && !res->counts[1]) {
             res->status = 400;
@@ -155,7 +151,7 @@ static enum step bulk_delete_start(struct request *r)
                      cfg->bulk_max_deletes_per_request);
     /* Swift's order of checks: the answer's format, the list's format,
      * then a body must be announced. */
-    if (!job->acceptable || (ctype && strncmp(ctype, "text/plain", 10) != 0))
+    if (!job->format || (ctype && strncmp(ctype, "text/plain", 10) != 0))
         d->early = 406;
     else if (!r->has_length && !r->chunked)
         d->early = 411;

@@ -121,11 +121,7 @@ struct extract_run {
 static void fail_quoted(struct extract_run *run, const char *name, size_t max, int status)
 {
     size_t n = strlen(name);
-    struct buf q;
-    buf_init(&q, 0);
-    bulk_quote(&q, name, n < max ? n : max);
-    bulk_result_error(&run->job->res, q.data, status);
-    buf_release(&q);
+    bulk_errors_quote(&run->job->res.errors, name, n < max ? n : max, bulk_status_text(status));
 }
 
 static size_t max_path(const struct server *srv)
@@ -393,7 +389,7 @@ static void extract_archive(struct extract_run *run)
     for (;;) {
         bulk_job_tick(run->job);
         if (req_cancelled(run->job->r) || !next_entry(run, &e) ||
-            run->job->res.n_errors >= max_failed)
+            run->job->res.errors.n >= max_failed)
             break;
         /* Only regular files; a hard link carries no data of its own. */
         if (archive_entry_filetype(e) == AE_IFREG && !archive_entry_hardlink(e))
@@ -424,7 +420,7 @@ static void extract_work(struct request *r)
         x->buf = xmalloc(READ_CHUNK);
         extract_archive(&run);
         if (!run.stop) {
-            if (res->n_errors) {
+            if (res->errors.n) {
                 res->status = run.failed_type;
             } else if (!res->counts[0]) {
                 res->status = 400;
@@ -517,7 +513,7 @@ static enum step bulk_extract_start(struct request *r)
                         : xstrdup(r->container ? r->container : "");
     for (size_t n = strlen(x->base); n && x->base[n - 1] == '/'; n--)
         x->base[n - 1] = '\0';
-    if (!job->acceptable)
+    if (!job->format)
         x->early = 406;
     else if (!r->has_length && !r->chunked)
         x->early = 411;

@@ -19,9 +19,7 @@
 
 struct bulk_job {
     struct request *r;
-    bool acceptable;              /* the Accept header allows a format */
-    enum bulk_format fmt;
-    const char *ctype;            /* the response's Content-Type */
+    const char *format;           /* bulk_body_format's; NULL: 406 */
     struct bulk_result res;
     uint64_t last_yield_ns;
     bool yielded;                 /* a heartbeat went out: "\r\n\r\n" first */

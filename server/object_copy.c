@@ -14,6 +14,7 @@
 
 #include "../replication/cluster.h"
 #include "acl.h"
+#include "bulk_body.h"
 #include "constraints.h"
 #include "dlo.h"
 #include "handlers.h"
@@ -66,24 +67,13 @@ static char *unquote(const char *s)
     return out;
 }
 
-/* urllib.parse.quote(s, safe='/'). */
+/* urllib.parse.quote(s, safe='/'), heap string. */
 static char *quote(const char *s)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    char *out = xmalloc(3 * strlen(s) + 1), *o = out;
+    struct buf q = BUF_INIT;
 
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr("_.-~/", *p)) {
-            *o++ = (char)*p;
-        } else {
-            *o++ = '%';
-            *o++ = hex[*p >> 4];
-            *o++ = hex[*p & 15];
-        }
-    }
-    *o = '\0';
-    return out;
+    bulk_quote(&q, s, strlen(s));
+    return buf_detach(&q, NULL);
 }
 
 /* "<container>/<object>" (leading '/' optional, %-encoded) as Swift's

@@ -69,27 +69,14 @@ static void slo_put_free(void *p)
 struct slo_result {
     int status;                       /* 201, 400, 422, or an error status */
     const char *status_line;          /* "201 Created" */
-    struct bulk_error *problems;
-    size_t nproblems;
+    struct bulk_errors problems;
     char etag[35];                    /* quoted slo etag */
     char last_modified[HTTP_DATE_LEN];
 };
 
-static void result_release(struct slo_result *res)
-{
-    for (size_t i = 0; i < res->nproblems; i++) {
-        free((char *)res->problems[i].name);
-        free((char *)res->problems[i].status);
-    }
-    free(res->problems);
-}
-
 static void add_problem(struct slo_result *res, const char *path, const char *status)
 {
-    res->problems = xrealloc(res->problems, (res->nproblems + 1) * sizeof(*res->problems));
-    res->problems[res->nproblems].name = bulk_quote_path(path);
-    res->problems[res->nproblems].status = xstrdup(status);
-    res->nproblems++;
+    bulk_errors_quote(&res->problems, path, strlen(path), status);
 }
 
 /* The status line Swift would give an error code. */
@@ -330,7 +317,7 @@ static void build_manifest(struct request *r, struct slo_put *sp, struct slo_res
     for (size_t i = 0; i < sp->n; i++)
         json_array_append_new(doc, entries[i] ? entries[i] : json_null());
     free(entries);
-    if (res->nproblems) {
+    if (res->problems.n) {
         res->status = 400;
         res->status_line = "400 Bad Request";
         json_decref(doc);
@@ -377,7 +364,7 @@ static void render_heartbeat(struct slo_put *sp, const struct slo_result *res)
         f[n++] = (struct bulk_field){"Response Body", "", 0};
     }
     if (buf_appends(&sp->result, "\r\n\r\n") != 0 ||
-        bulk_body_render(&sp->result, sp->fmt, f, n, res->problems, res->nproblems, "upload"))
+        bulk_body_render(&sp->result, sp->fmt, f, n, res->problems.v, res->problems.n, "upload"))
         abort();   /* uncapped buffer */
 }
 
@@ -394,7 +381,7 @@ static ssize_t heartbeat_read(void *ctx, uint64_t pos, char *buf, size_t max)
         struct slo_result res = {0};
         build_manifest(r, sp, &res);
         render_heartbeat(sp, &res);
-        result_release(&res);
+        bulk_errors_release(&res.problems);
         sp->built = true;
     }
     if (pos - 1 >= sp->result.len)
@@ -416,14 +403,14 @@ static enum step put_work(struct request *r)
         resp_header(r, "Last-Modified", res.last_modified);
     } else if (res.status == 400) {
         struct buf b = BUF_INIT;
-        if (bulk_body_render(&b, sp->fmt, NULL, 0, res.problems, res.nproblems, "upload"))
+        if (bulk_body_render(&b, sp->fmt, NULL, 0, res.problems.v, res.problems.n, "upload"))
             abort();   /* uncapped buffer */
         resp_text(r, 400, sp->fmt, b.data);
         buf_release(&b);
     } else {
         resp_error(r, res.status, NULL);
     }
-    result_release(&res);
+    bulk_errors_release(&res.problems);
     return STEP_RESPOND;
 }
 

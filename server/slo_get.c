@@ -435,16 +435,12 @@ struct del_result {
     long long deleted, not_found;
     const char *status;          /* "Response Status" */
     const char *body;            /* "Response Body" */
-    struct bulk_error *failed;
-    size_t nfailed;
+    struct bulk_errors failed;
 };
 
 static void add_failed(struct del_result *res, const char *name, const char *status)
 {
-    res->failed = xrealloc(res->failed, (res->nfailed + 1) * sizeof(*res->failed));
-    res->failed[res->nfailed].name = bulk_quote_path(name);
-    res->failed[res->nfailed].status = xstrdup(status);
-    res->nfailed++;
+    bulk_errors_quote(&res->failed, name, strlen(name), status);
 }
 
 /* Delete one item (not a pending manifest). */
@@ -514,7 +510,7 @@ static void run_delete(struct request *r, struct del_result *res)
     free(q.it);
     if (res->body)
         return;
-    if (res->nfailed)
+    if (res->failed.n)
         res->status = bad_gateway ? "502 Bad Gateway" : "400 Bad Request";
     else if (!res->deleted && !res->not_found) {
         res->status = "400 Bad Request";
@@ -525,7 +521,7 @@ static void run_delete(struct request *r, struct del_result *res)
 static enum step delete_work(struct request *r)
 {
     const char *fmt = r->state;
-    struct del_result res = {0, 0, "200 OK", NULL, NULL, 0};
+    struct del_result res = {0, 0, "200 OK", NULL, {0}};
     struct buf b = BUF_INIT;
 
     if (fmt)
@@ -538,15 +534,11 @@ static enum step delete_work(struct request *r)
         {"Number Deleted", NULL, res.deleted},
         {"Number Not Found", NULL, res.not_found},
     };
-    if (bulk_body_render(&b, fmt, f, ARRAY_SIZE(f), res.failed, res.nfailed, "delete") != 0)
+    if (bulk_body_render(&b, fmt, f, ARRAY_SIZE(f), res.failed.v, res.failed.n, "delete") != 0)
         abort();   /* uncapped buffer */
-    resp_text(r, 200, fmt ? fmt : HTML, b.data);
+    resp_text(r, 200, bulk_body_content_type(fmt), b.data);
     buf_release(&b);
-    for (size_t i = 0; i < res.nfailed; i++) {
-        free((char *)res.failed[i].name);
-        free((char *)res.failed[i].status);
-    }
-    free(res.failed);
+    bulk_errors_release(&res.failed);
     r->state = NULL;
     return STEP_RESPOND;
 }

@@ -1,9 +1,12 @@
-/* tests/unit/test_bulk.c: the pure parts of server/bulk.h: the bulk-delete
- * path-list parser (Swift's get_objs_to_delete, its reads of max_path
- * bytes and its limits), quoting, and the result body in its formats. The
- * expected answers were taken from Swift 2.30.1. */
+/* tests/unit/test_bulk.c: the pure parts of server/bulk.h and
+ * server/bulk_body.h: the bulk-delete path-list parser (Swift's
+ * get_objs_to_delete, its reads of max_path bytes and its limits), quoting,
+ * the Accept negotiation, and the result body in its formats, for bulk
+ * operations and the SLO manifest PUT and DELETE alike. The expected
+ * answers were taken from Swift 2.30.1 (bulk.get_response_body). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -94,6 +97,9 @@ static void test_quote(void **state)
     buf_init(&b, 0);
     bulk_quote(&b, "/c/a b&%\xff\0~_.-", 14);
     assert_string_equal(b.data, "/c/a%20b%26%25%FF%00~_.-");
+    buf_reset(&b);
+    bulk_quote(&b, "/c/a b+\xc3\xa9", 9);
+    assert_string_equal(b.data, "/c/a%20b%2B%C3%A9");
     buf_release(&b);
 }
 
@@ -105,20 +111,20 @@ static void test_render(void **state)
                               .counts = {2, 1}};
     struct buf b;
 
-    bulk_result_error(&res, "/c<&>", 409);
+    bulk_errors_add(&res.errors, "/c<&>", bulk_status_text(409));
     buf_init(&b, 0);
-    bulk_render_result(&b, BULK_PLAIN, &res);
+    assert_int_equal(bulk_render_result(&b, NULL, &res), 0);
     assert_string_equal(b.data, "Number Deleted: 2\nNumber Not Found: 1\nResponse Body: \n"
                                 "Response Status: 400 Bad Request\nErrors:\n"
                                 "/c<&>, 409 Conflict\n");
     buf_reset(&b);
-    bulk_render_result(&b, BULK_JSON, &res);
+    assert_int_equal(bulk_render_result(&b, "application/json", &res), 0);
     assert_string_equal(b.data, "{\"Response Status\": \"400 Bad Request\", \"Response Body\": "
                                 "\"\", \"Number Deleted\": 2, \"Number Not Found\": 1, "
                                 "\"Errors\": [[\"/c<&>\", \"409 Conflict\"]]}");
     buf_reset(&b);
     res.body = strdup("a<b");
-    bulk_render_result(&b, BULK_XML, &res);
+    assert_int_equal(bulk_render_result(&b, "application/xml", &res), 0);
     assert_string_equal(b.data, "<delete>\n<number_deleted>2</number_deleted>\n"
                                 "<number_not_found>1</number_not_found>\n"
                                 "<response_body>a&lt;b</response_body>\n"
@@ -134,27 +140,93 @@ static void test_render(void **state)
 static void test_accept(void **state)
 {
     (void)state;
+    /* format: what the body renders as (NULL: nothing acceptable, the
+     * "406 Not Acceptable" in text/plain); ctype: the Content-Type */
     static const struct {
         const char *accept;
         bool ok;
         const char *ctype;
-        enum bulk_format fmt;
+        const char *format;
     } cases[] = {
-        {NULL, true, "text/plain", BULK_PLAIN},
-        {"*/*", true, "text/plain", BULK_PLAIN},
-        {"application/json", true, "application/json", BULK_JSON},
-        {"text/xml", true, "text/xml", BULK_XML},
-        {"image/png;q=1, application/xml;q=0.5", true, "application/xml", BULK_XML},
-        {"image/png", false, "text/html; charset=UTF-8", BULK_PLAIN},
-        {"garbage", false, "text/html; charset=UTF-8", BULK_PLAIN},
+        {NULL, true, "text/plain", "text/plain"},
+        {"*/*", true, "text/plain", "text/plain"},
+        {"application/json", true, "application/json", "application/json"},
+        {"text/xml", true, "text/xml", "text/xml"},
+        {"image/png;q=1, application/xml;q=0.5", true, "application/xml", "application/xml"},
+        {"application/json;q=0.9, text/xml", true, "text/xml", "text/xml"},
+        {"image/png", false, "text/html; charset=UTF-8", NULL},
+        {"garbage", false, "text/html; charset=UTF-8", NULL},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        enum bulk_format fmt;
-        const char *ctype;
-        assert_int_equal(bulk_accept(cases[i].accept, &fmt, &ctype), cases[i].ok);
-        assert_string_equal(ctype, cases[i].ctype);
-        assert_int_equal(fmt, cases[i].fmt);
+        const char *fmt = "unset";
+        int rc = bulk_body_format(cases[i].accept, &fmt);
+        assert_int_equal(rc == 0 && fmt != NULL, cases[i].ok);
+        assert_string_equal(bulk_body_content_type(fmt), cases[i].ctype);
+        if (cases[i].format)
+            assert_string_equal(fmt, cases[i].format);
+        else
+            assert_null(fmt);
     }
+    /* a valid header that names nothing acceptable is no error */
+    const char *fmt = "unset";
+    assert_int_equal(bulk_body_format("image/png", &fmt), 0);
+    assert_null(fmt);
+}
+
+/* The renderer with any fields (the SLO DELETE's, with a message for a
+ * status), in the three formats. */
+static void test_bulk_body(void **state)
+{
+    struct bulk_field f[] = {
+        {"Response Status", "400 Bad Request", 0},
+        {"Response Body", "", 0},
+        {"Number Deleted", NULL, 2},
+        {"Number Not Found", NULL, 0},
+    };
+    struct bulk_error e[] = {{"/c/a%20b", "Not an SLO manifest"}, {"/c/<x>", "409 Conflict"}};
+    struct buf b = BUF_INIT;
+
+    (void)state;
+    assert_int_equal(bulk_body_render(&b, "text/plain", f, 4, e, 2, "delete"), 0);
+    assert_string_equal(b.data, "Number Deleted: 2\nNumber Not Found: 0\nResponse Body: \n"
+                                "Response Status: 400 Bad Request\nErrors:\n"
+                                "/c/a%20b, Not an SLO manifest\n/c/<x>, 409 Conflict\n");
+    buf_reset(&b);
+    assert_int_equal(bulk_body_render(&b, "application/json", f, 4, e, 1, "delete"), 0);
+    assert_string_equal(b.data, "{\"Response Status\": \"400 Bad Request\", \"Response Body\": "
+                                "\"\", \"Number Deleted\": 2, \"Number Not Found\": 0, "
+                                "\"Errors\": [[\"/c/a%20b\", \"Not an SLO manifest\"]]}");
+    buf_reset(&b);
+    assert_int_equal(bulk_body_render(&b, "text/xml", f, 4, e + 1, 1, "delete"), 0);
+    assert_string_equal(b.data, "<delete>\n<number_deleted>2</number_deleted>\n"
+                                "<number_not_found>0</number_not_found>\n"
+                                "<response_body></response_body>\n"
+                                "<response_status>400 Bad Request</response_status>\n"
+                                "<errors>\n<object><name>/c/&lt;x&gt;</name><status>409 "
+                                "Conflict</status></object>\n</errors>\n</delete>\n");
+    /* bytes that are not UTF-8 are not dropped: one code point a byte */
+    struct bulk_field bad = {"Response Body", "a\xff\xc3\xa9", 0};
+    buf_reset(&b);
+    assert_int_equal(bulk_body_render(&b, "application/json", &bad, 1, NULL, 0, "delete"), 0);
+    assert_string_equal(b.data, "{\"Response Body\": \"a\\u00ff\\u00c3\\u00a9\", \"Errors\": []}");
+    buf_release(&b);
+}
+
+/* An error list owns copies of what it is given. */
+static void test_errors(void **state)
+{
+    struct bulk_errors e = {0};
+    char name[] = "/c/a%20b";
+
+    (void)state;
+    bulk_errors_add(&e, name, "404 Not Found");
+    name[1] = 'x';
+    assert_int_equal(e.n, 1);
+    assert_string_equal(e.v[0].name, "/c/a%20b");
+    assert_string_equal(e.v[0].status, "404 Not Found");
+    bulk_errors_release(&e);
+    assert_int_equal(e.n, 0);
+    assert_null(e.v);
 }
 
 int main(void)
@@ -165,6 +237,8 @@ int main(void)
         cmocka_unit_test(test_quote),
         cmocka_unit_test(test_render),
         cmocka_unit_test(test_accept),
+        cmocka_unit_test(test_bulk_body),
+        cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* tests/unit/test_slo.c: the SLO manifest parser and validator of
- * server/slo.c (slo_parse_input, slo_range_resolve) and the bulk result
- * renderer of server/bulk_body.c. Expected texts are Swift 2.30's
- * (parse_and_validate_input, bulk.get_response_body). */
+ * server/slo.c (slo_parse_input, slo_range_resolve). Expected texts are
+ * Swift 2.30's (parse_and_validate_input). The bulk result body the SLO
+ * PUT and DELETE answer with is tested in test_bulk.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,6 @@
 
 #include <cmocka.h>
 
-#include "../../server/bulk_body.h"
 #include "../../server/slo.h"
 
 /* Parse body for manifest c/o; returns the error text ("" when valid). */
@@ -129,55 +128,12 @@ static void test_range_resolve(void **state)
     assert_int_equal(slo_range_resolve("x", 7, &a, &b), -1);
 }
 
-static void test_bulk_body(void **state)
-{
-    struct bulk_field f[] = {
-        {"Response Status", "400 Bad Request", 0},
-        {"Response Body", "", 0},
-        {"Number Deleted", NULL, 2},
-        {"Number Not Found", NULL, 0},
-    };
-    struct bulk_error e[] = {{"/c/a%20b", "Not an SLO manifest"}, {"/c/<x>", "409 Conflict"}};
-    struct buf b = BUF_INIT;
-    const char *fmt = NULL;
-
-    (void)state;
-    assert_int_equal(bulk_body_render(&b, "text/plain", f, 4, e, 2, "delete"), 0);
-    assert_string_equal(b.data, "Number Deleted: 2\nNumber Not Found: 0\nResponse Body: \n"
-                                "Response Status: 400 Bad Request\nErrors:\n"
-                                "/c/a%20b, Not an SLO manifest\n/c/<x>, 409 Conflict\n");
-    buf_reset(&b);
-    assert_int_equal(bulk_body_render(&b, "application/json", f, 4, e, 1, "delete"), 0);
-    assert_string_equal(b.data, "{\"Response Status\": \"400 Bad Request\", \"Response Body\": "
-                                "\"\", \"Number Deleted\": 2, \"Number Not Found\": 0, "
-                                "\"Errors\": [[\"/c/a%20b\", \"Not an SLO manifest\"]]}");
-    buf_reset(&b);
-    assert_int_equal(bulk_body_render(&b, "text/xml", f, 4, e + 1, 1, "delete"), 0);
-    assert_string_equal(b.data, "<delete>\n<number_deleted>2</number_deleted>\n"
-                                "<number_not_found>0</number_not_found>\n"
-                                "<response_body></response_body>\n"
-                                "<response_status>400 Bad Request</response_status>\n"
-                                "<errors>\n<object><name>/c/&lt;x&gt;</name><status>409 "
-                                "Conflict</status></object>\n</errors>\n</delete>\n");
-    buf_release(&b);
-    assert_int_equal(bulk_body_format(NULL, &fmt), 0);
-    assert_string_equal(fmt, "text/plain");
-    assert_int_equal(bulk_body_format("application/json;q=0.9, text/xml", &fmt), 0);
-    assert_string_equal(fmt, "text/xml");
-    assert_int_equal(bulk_body_format("image/png", &fmt), 0);
-    assert_null(fmt);
-    char *q = bulk_quote_path("/c/a b+é");
-    assert_string_equal(q, "/c/a%20b%2B%C3%A9");
-    free(q);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_manifest),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_range_resolve),
-        cmocka_unit_test(test_bulk_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
