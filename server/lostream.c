@@ -1,7 +1,8 @@
 /* server/lostream.c: implements the large-object body stream of
  * lostream.h: pieces located by binary search on their start offsets, the
  * current segment kept open between reads, and the Range answers (single,
- * multipart/byteranges, 416) over the concatenation. */
+ * multipart/byteranges through byteranges.c, 416) over the
+ * concatenation. */
 #include "lostream.h"
 
 #include <errno.h>
@@ -10,8 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/hash.h"
 #include "../common/log.h"
+#include "byteranges.h"
 #include "objops.h"
 #include "range.h"
 
@@ -231,97 +232,6 @@ static void slice_free(void *ctx)
     free(sl);
 }
 
-/* multipart/byteranges: text parts and slices of the stream. */
-struct lo_mp_part {
-    uint64_t pos, len;
-    bool text;
-    uint64_t off;   /* in text, or in the stream */
-};
-
-struct lo_mp {
-    struct lo_stream *s;
-    struct buf text;
-    struct lo_mp_part part[3 * RANGE_MAX + 1];
-    size_t n;
-    uint64_t total;
-};
-
-static void mp_add(struct lo_mp *m, bool text, uint64_t off, uint64_t len)
-{
-    struct lo_mp_part *p = &m->part[m->n++];
-    p->pos = m->total;
-    p->len = len;
-    p->text = text;
-    p->off = off;
-    m->total += len;
-}
-
-static void mp_text(struct lo_mp *m, int rc, size_t start)
-{
-    if (rc != 0)
-        abort();   /* the text buffer has no cap */
-    mp_add(m, true, start, m->text.len - start);
-}
-
-static ssize_t mp_read(void *ctx, uint64_t pos, char *buf, size_t max)
-{
-    struct lo_mp *m = ctx;
-    size_t i = 0;
-
-    while (i < m->n && pos >= m->part[i].pos + m->part[i].len)
-        i++;
-    if (i == m->n)
-        return 0;
-    const struct lo_mp_part *p = &m->part[i];
-    size_t n = (size_t)MIN((uint64_t)max, p->pos + p->len - pos);
-    if (!p->text)
-        return lo_stream_read(m->s, p->off + (pos - p->pos), buf, n);
-    memcpy(buf, m->text.data + p->off + (pos - p->pos), n);
-    return (ssize_t)n;
-}
-
-static void mp_free(void *ctx)
-{
-    struct lo_mp *m = ctx;
-    lo_stream_free(m->s);
-    buf_release(&m->text);
-    free(m);
-}
-
-static void respond_multipart(struct request *r, struct lo_stream *s, const char *ctype,
-                              const struct byte_range *rg, size_t n)
-{
-    struct lo_mp *m = xcalloc(1, sizeof(*m));
-    uint8_t rnd[16];
-    char boundary[33], cr[80];
-    size_t at;
-
-    if (random_bytes(rnd, sizeof(rnd)) != 0)
-        memset(rnd, 0x5a, sizeof(rnd));
-    hex_encode(rnd, sizeof(rnd), boundary);
-    buf_init(&m->text, 0);
-    m->s = s;
-    for (size_t i = 0; i < n; i++) {
-        at = m->text.len;
-        range_content_range(cr, sizeof(cr), &rg[i], s->total);
-        mp_text(m,
-                buf_appendf(&m->text, "--%s\r\nContent-Type: %s\r\nContent-Range: %s\r\n\r\n",
-                            boundary, ctype, cr),
-                at);
-        mp_add(m, false, rg[i].start, rg[i].end - rg[i].start);
-        at = m->text.len;
-        mp_text(m, buf_appends(&m->text, "\r\n"), at);
-    }
-    at = m->text.len;
-    mp_text(m, buf_appendf(&m->text, "--%s--", boundary), at);
-    r->status = 206;
-    resp_headerf(r, "Content-Type", "multipart/byteranges;boundary=%s", boundary);
-    r->stream_read = mp_read;
-    r->stream_free = mp_free;
-    r->stream_ctx = m;
-    r->stream_len = m->total;
-}
-
 void lo_stream_respond(struct request *r, struct lo_stream *s, const char *ctype, bool multi)
 {
     struct byte_range rg[RANGE_MAX];
@@ -342,7 +252,8 @@ void lo_stream_respond(struct request *r, struct lo_stream *s, const char *ctype
         return;
     }
     if (rr == RANGE_PARTIAL && n > 1) {
-        respond_multipart(r, s, ctype, rg, n);
+        struct byteranges_body body = {whole_read, whole_free, s};
+        byteranges_respond(r, ctype, rg, n, s->total, &body);
         return;
     }
     resp_header(r, "Content-Type", ctype);

@@ -22,6 +22,7 @@
 #include "../replication/cluster.h"
 #include "../storage/pending.h"
 #include "../replication/expirer.h"
+#include "byteranges.h"
 #include "constraints.h"
 #include "dlo.h"
 #include "handlers.h"
@@ -204,101 +205,38 @@ static bool request_headers(struct request *r, struct kv_list *out)
 
 /* ---- GET / HEAD ---- */
 
-/* The multipart/byteranges body: a list of segments, each either text
- * (part headers, CRLFs, the closing boundary) or a slice of the file. */
-struct mp_seg {
-    uint64_t pos, len;     /* where it sits in the body */
-    bool file;
-    uint64_t off;          /* file offset, or offset in text */
-};
-
-struct mp_stream {
+/* The body of a multipart/byteranges answer: rd's fd, read at the
+ * body's offset in the file. */
+struct fd_body {
     int fd;
-    struct buf text;
-    size_t n;
-    struct mp_seg seg[3 * RANGE_MAX + 1];
-    uint64_t total;
+    uint64_t base;
 };
 
-static void mp_add(struct mp_stream *s, bool file, uint64_t off, uint64_t len)
+static ssize_t fd_body_read(void *ctx, uint64_t pos, char *out, size_t max)
 {
-    struct mp_seg *g = &s->seg[s->n++];
-    g->pos = s->total;
-    g->len = len;
-    g->file = file;
-    g->off = off;
-    s->total += len;
+    const struct fd_body *f = ctx;
+    return pread(f->fd, out, max, (off_t)(f->base + pos));
 }
 
-/* Close a text segment started when the text was start bytes long. */
-static void mp_add_text(struct mp_stream *s, size_t start, int rc)
+static void fd_body_free(void *ctx)
 {
-    if (rc != 0)
-        abort();   /* the text buffer has no cap */
-    mp_add(s, false, start, s->text.len - start);
-}
-
-static ssize_t mp_read(void *ctx, uint64_t pos, char *out, size_t max)
-{
-    struct mp_stream *s = ctx;
-    size_t i = 0;
-
-    while (i < s->n && pos >= s->seg[i].pos + s->seg[i].len)
-        i++;
-    if (i == s->n)
-        return 0;
-    const struct mp_seg *g = &s->seg[i];
-    size_t n = (size_t)MIN((uint64_t)max, g->pos + g->len - pos);
-    if (!g->file) {
-        memcpy(out, s->text.data + g->off + (pos - g->pos), n);
-        return (ssize_t)n;
-    }
-    ssize_t got = pread(s->fd, out, n, (off_t)(g->off + (pos - g->pos)));
-    return got > 0 ? got : -1;   /* a short file is an error, not an end */
-}
-
-static void mp_free(void *ctx)
-{
-    struct mp_stream *s = ctx;
-    if (s->fd >= 0)
-        close(s->fd);
-    buf_release(&s->text);
-    free(s);
+    struct fd_body *f = ctx;
+    if (f->fd >= 0)
+        close(f->fd);
+    free(f);
 }
 
 /* Answer 206 multipart/byteranges, taking over rd's fd. */
 static void send_multipart(struct request *r, struct object_reader *rd,
                            const struct byte_range *rg, size_t n)
 {
-    struct mp_stream *s = xcalloc(1, sizeof(*s));
-    const char *ctype = ctype_of(&rd->meta);
-    uint8_t rnd[16];
-    char boundary[33], cr[80];
+    struct fd_body *f = xcalloc(1, sizeof(*f));
+    struct byteranges_body body = {fd_body_read, fd_body_free, f};
 
-    if (random_bytes(rnd, sizeof(rnd)) != 0)
-        memset(rnd, 0x5a, sizeof(rnd));
-    hex_encode(rnd, sizeof(rnd), boundary);
-    buf_init(&s->text, 0);
-    s->fd = rd->fd;
+    f->fd = rd->fd;
+    f->base = rd->body_offset;
     rd->fd = -1;
-    for (size_t i = 0; i < n; i++) {
-        size_t at = s->text.len;
-        range_content_range(cr, sizeof(cr), &rg[i], rd->meta.size);
-        mp_add_text(s, at,
-                    buf_appendf(&s->text, "--%s\r\nContent-Type: %s\r\nContent-Range: %s\r\n\r\n",
-                                boundary, ctype, cr));
-        mp_add(s, true, rd->body_offset + rg[i].start, rg[i].end - rg[i].start);
-        at = s->text.len;
-        mp_add_text(s, at, buf_appends(&s->text, "\r\n"));
-    }
-    size_t at = s->text.len;
-    mp_add_text(s, at, buf_appendf(&s->text, "--%s--", boundary));
-    r->status = 206;
-    resp_headerf(r, "Content-Type", "multipart/byteranges;boundary=%s", boundary);
-    r->stream_read = mp_read;
-    r->stream_free = mp_free;
-    r->stream_ctx = s;
-    r->stream_len = s->total;
+    byteranges_respond(r, ctype_of(&rd->meta), rg, n, rd->meta.size, &body);
 }
 
 /* Serve rd's body, or the part the Range header asks for. */
