@@ -12,13 +12,12 @@
 
 #include "../common/hash.h"
 #include "../common/log.h"
-#include "../common/timefmt.h"
 #include "objops.h"
+#include "path.h"
 #include "range.h"
 #include "server.h"
 #include "slo.h"
 
-#define HTML "text/html; charset=UTF-8"
 /* Pages of a segment listing followed at most (10,000 entries each). */
 #define DLO_MAX_PAGES 10000
 
@@ -36,28 +35,10 @@ bool dlo_put_check(struct request *r)
     return false;
 }
 
-static int hexval(char c)
-{
-    int v = hex_digit_value(c);
-    return v;
-}
-
-/* wsgi_unquote. */
+/* wsgi_unquote: %XX decoded ('+' stays), a bad escape kept as is. */
 static char *unquote(const char *s)
 {
-    char *out = xmalloc(strlen(s) + 1), *o = out;
-
-    for (; *s; s++) {
-        int hi, lo;
-        if (*s == '%' && (hi = hexval(s[1])) >= 0 && (lo = hexval(s[2])) >= 0) {
-            *o++ = (char)(hi << 4 | lo);
-            s += 2;
-        } else {
-            *o++ = *s;
-        }
-    }
-    *o = '\0';
-    return out;
+    return percent_decode(s, strlen(s), false, NULL);
 }
 
 struct seg_list {
@@ -141,30 +122,6 @@ int dlo_open(struct server *srv, const char *account, const char *manifest,
     return rc;
 }
 
-/* Conditionals against the large object's etag. 0, or answered. */
-static int dlo_conditional(struct request *r, const char *etag, const struct object_meta *m)
-{
-    struct cond_req c = {
-        .if_match = req_header(r, "If-Match"),
-        .if_none_match = req_header(r, "If-None-Match"),
-    };
-    const char *v;
-    int status;
-
-    v = req_header(r, "If-Modified-Since");
-    c.has_ims = v && http_date_parse(v, &c.if_modified_since) == 0;
-    v = req_header(r, "If-Unmodified-Since");
-    c.has_ius = v && http_date_parse(v, &c.if_unmodified_since) == 0;
-    status = cond_eval(&c, etag, ts_to_time_ceil(m->meta_timestamp));
-    if (status == 304) {
-        resp_header(r, "Accept-Ranges", "bytes");
-        resp_text(r, 304, m->content_type ? m->content_type : "application/octet-stream", "");
-    } else if (status) {
-        resp_text(r, 412, HTML, "");
-    }
-    return status;
-}
-
 bool dlo_get(struct request *r, struct object_reader *rd)
 {
     const char *manifest = kv_get(&rd->meta.headers, "X-Object-Manifest");
@@ -188,7 +145,7 @@ bool dlo_get(struct request *r, struct object_reader *rd)
     obj_meta_headers(r, &rd->meta);
     if (etag[0])
         resp_headerf(r, "Etag", "\"%s\"", etag);
-    if (dlo_conditional(r, etag[0] ? etag : rd->meta.etag, &rd->meta)) {
+    if (lo_stream_conditional(r, etag[0] ? etag : rd->meta.etag, &rd->meta)) {
         lo_stream_free(s);
         return true;
     }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/timefmt.h"
 #include "byteranges.h"
 #include "objops.h"
 #include "range.h"
@@ -202,6 +203,29 @@ ssize_t lo_stream_read(struct lo_stream *s, uint64_t pos, char *buf, size_t max)
 }
 
 /* ---- answering ---- */
+
+int lo_stream_conditional(struct request *r, const char *etag, const struct object_meta *m)
+{
+    struct cond_req c = {
+        .if_match = req_header(r, "If-Match"),
+        .if_none_match = req_header(r, "If-None-Match"),
+    };
+    const char *v;
+    int status;
+
+    v = req_header(r, "If-Modified-Since");
+    c.has_ims = v && http_date_parse(v, &c.if_modified_since) == 0;
+    v = req_header(r, "If-Unmodified-Since");
+    c.has_ius = v && http_date_parse(v, &c.if_unmodified_since) == 0;
+    status = cond_eval(&c, etag, ts_to_time_ceil(m->meta_timestamp));
+    if (status == 304) {
+        resp_header(r, "Accept-Ranges", "bytes");
+        resp_text(r, 304, m->content_type ? m->content_type : "application/octet-stream", "");
+    } else if (status) {
+        resp_text(r, 412, "text/html; charset=UTF-8", "");
+    }
+    return status;
+}
 
 static ssize_t whole_read(void *ctx, uint64_t pos, char *buf, size_t max)
 {

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../storage/object.h"
 #include "request.h"
 
 struct lo_stream;
@@ -41,6 +42,12 @@ int lo_stream_check_first(struct lo_stream *s) WUR;
 /* Read up to max bytes at pos of the concatenation: bytes, 0 at the end,
  * -1 on an error (logged). Sequential reads keep one segment open. */
 ssize_t lo_stream_read(struct lo_stream *s, uint64_t pos, char *buf, size_t max);
+
+/* A large object's conditional headers (If-Match, If-None-Match,
+ * If-Modified-Since, If-Unmodified-Since) against its etag (unquoted hex;
+ * SLO and DLO each compute their own) and m's Last-Modified: 0, or the
+ * 304 (m's Content-Type) or 412 answer has been set. */
+int lo_stream_conditional(struct request *r, const char *etag, const struct object_meta *m);
 
 /* Answer r with s as the body (r takes s over in every case): the whole
  * (200), the single range the Range header asks for (206), several ranges

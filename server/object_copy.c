@@ -20,6 +20,7 @@
 #include "handlers.h"
 #include "lostream.h"
 #include "object_int.h"
+#include "path.h"
 #include "range.h"
 #include "server.h"
 
@@ -41,30 +42,10 @@ static void ends_release(struct copy_ends *e)
     free(e->dst_object);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* wsgi_unquote: %XX decoded ('+' stays), a bad escape kept as is. */
 static char *unquote(const char *s)
 {
-    char *out = xmalloc(strlen(s) + 1), *o = out;
-
-    for (; *s; s++) {
-        int hi, lo;
-        if (*s == '%' && (hi = hexval(s[1])) >= 0 && (lo = hexval(s[2])) >= 0) {
-            *o++ = (char)(hi << 4 | lo);
-            s += 2;
-        } else {
-            *o++ = *s;
-        }
-    }
-    *o = '\0';
-    return out;
+    return percent_decode(s, strlen(s), false, NULL);
 }
 
 /* urllib.parse.quote(s, safe='/'), heap string. */

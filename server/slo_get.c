@@ -18,14 +18,12 @@
 
 #include "../common/hash.h"
 #include "../common/log.h"
-#include "../common/timefmt.h"
 #include "bulk_body.h"
 #include "lostream.h"
 #include "objops.h"
 #include "range.h"
 #include "server.h"
 
-#define HTML "text/html; charset=UTF-8"
 /* A stored manifest is at most this big (a PUT caps the input at 8 MiB;
  * the stored form is a little larger). */
 #define MANIFEST_READ_MAX (64u << 20)
@@ -278,30 +276,6 @@ static void manifest_get(struct request *r, struct object_reader *rd)
     free(json);
 }
 
-/* The large object's If-Match / If-None-Match / dates: 0, or answered. */
-static int lo_conditional(struct request *r, const char *etag, const struct object_meta *m)
-{
-    struct cond_req c = {
-        .if_match = req_header(r, "If-Match"),
-        .if_none_match = req_header(r, "If-None-Match"),
-    };
-    const char *v;
-    int status;
-
-    v = req_header(r, "If-Modified-Since");
-    c.has_ims = v && http_date_parse(v, &c.if_modified_since) == 0;
-    v = req_header(r, "If-Unmodified-Since");
-    c.has_ius = v && http_date_parse(v, &c.if_unmodified_since) == 0;
-    status = cond_eval(&c, etag, ts_to_time_ceil(m->meta_timestamp));
-    if (status == 304) {
-        resp_header(r, "Accept-Ranges", "bytes");
-        resp_text(r, 304, m->content_type ? m->content_type : "application/octet-stream", "");
-    } else if (status) {
-        resp_text(r, 412, HTML, "");
-    }
-    return status;
-}
-
 /* The concatenation of manifest rd: true when an answer is set. */
 static void large_get(struct request *r, struct object_reader *rd)
 {
@@ -314,7 +288,7 @@ static void large_get(struct request *r, struct object_reader *rd)
     obj_meta_headers(r, &rd->meta);
     resp_headerf(r, "Etag", "\"%s\"", etag ? etag : "");
     resp_header(r, "X-Manifest-Etag", rd->meta.etag);
-    if (lo_conditional(r, etag ? etag : "", &rd->meta))
+    if (lo_stream_conditional(r, etag ? etag : "", &rd->meta))
         return;
     if (r->method == M_HEAD && size) {
         resp_text(r, 200, ctype, "");
