@@ -1,6 +1,6 @@
 /* common/hash.c: This file implements MD5, HMAC, SHA-256, CRC32C, random
- * bytes and hex (hash.h). It is the only file that includes OpenSSL (EVP
- * interfaces only) and ISA-L; their 1/0 conventions end here. */
+ * bytes, hex and base64 digits (hash.h). It is the only file that includes
+ * OpenSSL (EVP interfaces only) and ISA-L; their 1/0 conventions end here. */
 #include "hash.h"
 
 #include <errno.h>
@@ -228,6 +228,17 @@ int hex_digit_value(char c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+int base64_digit_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '+' ? 62 : c == '/' ? 63 : -1;
 }
 
 /* Reads exactly 2n characters (either case); what follows them is not

@@ -1,4 +1,4 @@
-/* common/hash.h: MD5, HMAC, SHA-256, CRC32C, random bytes and hex.
+/* common/hash.h: MD5, HMAC, SHA-256, CRC32C, random bytes, hex and base64 digits.
  *
  * common/hash.c is the only file that talks to OpenSSL (EVP interfaces only;
  * the legacy MD5_* calls are deprecated in OpenSSL 3) and to ISA-L. */
@@ -47,6 +47,9 @@ int random_bytes(void *p, size_t n) WUR;
 void hex_encode(const uint8_t *p, size_t n, char *out);
 /* The value of one hex digit (either case), or -1. */
 int hex_digit_value(char c);
+/* The value of one base64 digit (RFC 4648's standard alphabet, "+/"),
+ * or -1 ('=' included: padding is the caller's business). */
+int base64_digit_value(char c);
 /* Decode 2n hex digits into n bytes; 0 or -EINVAL. */
 int hex_decode(const char *hex, uint8_t *out, size_t n) WUR;
 

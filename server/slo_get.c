@@ -132,9 +132,8 @@ static int add_entry(struct server *srv, const char *account, const json_t *e, u
         uint32_t acc = 0;
         int bits = 0;
         for (size_t i = 0; i < n && b64[i] != '='; i++) {
-            const char *t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-            const char *c = strchr(t, b64[i]);
-            acc = acc << 6 | (uint32_t)(c ? c - t : 0);
+            int v = base64_digit_value(b64[i]);
+            acc = acc << 6 | (uint32_t)(v < 0 ? 0 : v);
             bits += 6;
             if (bits >= 8) {
                 bits -= 8;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/hash.h"
 #include "../common/util.h"
 #include "range.h"
 
@@ -26,17 +27,6 @@ void slo_input_free(struct slo_input *in, size_t n)
     free(in);
 }
 
-static int b64val(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 /* utils.strict_b64decode: only base64 characters inside the '=' padding,
  * and padding enough for base64.b64decode. */
 static bool strict_b64decode(const char *s, unsigned char **out, size_t *outlen)
@@ -50,14 +40,14 @@ static bool strict_b64decode(const char *s, unsigned char **out, size_t *outlen)
     while (b > a && s[b - 1] == '=')
         b--;
     for (size_t i = a; i < b; i++)
-        if (b64val(s[i]) < 0)
+        if (base64_digit_value(s[i]) < 0)
             return false;
     pad = n - b;
     if ((b - a) % 4 == 1 || ((b - a) % 4 == 2 && pad < 2) || ((b - a) % 4 == 3 && pad < 1))
         return false;
     o = xmalloc((b - a) / 4 * 3 + 3);
     for (size_t i = a, bits = 0; i < b; i++) {
-        acc = acc << 6 | (uint32_t)b64val(s[i]);
+        acc = acc << 6 | (uint32_t)base64_digit_value(s[i]);
         bits += 6;
         if (bits >= 8) {
             bits -= 8;

@@ -34,21 +34,6 @@ static const char *const key_headers[] = {
 
 /* ---- pure helpers ---- */
 
-static int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 /* Swift's strict_b64decode(s + "=="), after its URL-safe translation:
  * only base64 characters before the trailing '=', and never 4n+1 of them.
  * Decodes at most max bytes; returns the length or -EINVAL. */
@@ -67,7 +52,7 @@ static int b64_decode(const char *s, uint8_t *out, size_t max)
         char c = s[i];
         if (urlsafe)
             c = c == '-' ? '+' : c == '_' ? '/' : c;
-        int v = b64_value(c);
+        int v = base64_digit_value(c);
         if (v < 0)
             return -EINVAL;
         acc = (acc << 6) | (uint32_t)v;

@@ -203,6 +203,24 @@ static void test_hmac_vectors(void **state)
     assert_int_equal(hmac_digest("sha256", "", 0, "", 0, out), 32);   /* empty key is valid */
 }
 
+/* The alphabet in order, and every other byte (padding, the URL-safe
+ * "-_", NUL) rejected. */
+static void test_base64_digit_value(void **state)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    int valid = 0;
+
+    (void)state;
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(base64_digit_value(tab[i]), i);
+    for (int c = -128; c < 128; c++)
+        valid += base64_digit_value((char)c) >= 0;
+    assert_int_equal(valid, 64);
+    assert_int_equal(base64_digit_value('='), -1);
+    assert_int_equal(base64_digit_value('-'), -1);
+    assert_int_equal(base64_digit_value('_'), -1);
+}
+
 static void test_sha256_hex_random(void **state)
 {
     static const uint8_t bytes[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
@@ -933,6 +951,7 @@ int main(void)
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_hmac_vectors),
         cmocka_unit_test(test_sha256_hex_random),
+        cmocka_unit_test(test_base64_digit_value),
         cmocka_unit_test(test_ts_parse),
         cmocka_unit_test(test_ts_format_roundtrip),
         cmocka_unit_test(test_ts_now_unique),
