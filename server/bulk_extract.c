@@ -26,7 +26,6 @@
 #include "bulk_int.h"
 #include "constraints.h"
 #include "objops.h"
-#include "range.h"
 #include "server.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -438,26 +437,10 @@ static void extract_work(struct request *r)
  * object gets (each of Swift's subrequests checks them alike). */
 static int delete_headers(struct request *r, struct kv_list *out)
 {
-    const char *after = req_header(r, "X-Delete-After");
-    const char *at = req_header(r, "X-Delete-At");
-    int64_t now = (int64_t)time(NULL), v;
-    char norm[24];
+    char msg[128];
 
-    if (after) {
-        if (!py_int(after, strlen(after), &v))
-            return 400;
-        v = v > INT64_MAX - now ? INT64_MAX : now + v;
-    } else if (at) {
-        if (!py_int(at, strlen(at), &v))
-            return 400;
-    } else {
-        return 0;
-    }
-    if (v <= now)
-        return 400;
-    snprintf(norm, sizeof(norm), "%010lld", (long long)(v < 9999999999LL ? v : 9999999999LL));
-    kv_set(out, "X-Delete-At", norm);
-    return 0;
+    return check_delete_headers(req_header(r, "X-Delete-After"), req_header(r, "X-Delete-At"),
+                                (int64_t)time(NULL), out, msg, sizeof(msg));
 }
 
 /* The archive type of the query value (Swift lower-cases it and strips

@@ -1,6 +1,7 @@
 /* server/constraints.c: This file implements Swift's request constraints
  * (constraints.h): UTF-8 and length checks of names, collection and checks
- * of user metadata, and Swift's Title-Case of header names.
+ * of user metadata, X-Delete-At / X-Delete-After, and Swift's Title-Case
+ * of header names.
  *
  * Lengths are byte lengths, as Swift measures them on WSGI strings (one
  * Latin-1 character per byte). The messages are Swift 2.30's, byte for byte,
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "range.h"
 
 /* Length of the UTF-8 sequence starting at s (n bytes available), or 0 when
  * it is invalid: overlong forms, surrogates, code points past U+10FFFF,
@@ -305,4 +308,30 @@ int check_metadata_stored(const struct config *c, const char *prefix, const stru
         size += strlen(key + plen) + strlen(value);
     }
     return check_meta_totals(c, count, size, msg, msglen);
+}
+
+int check_delete_headers(const char *after, const char *at, int64_t now, struct kv_list *out,
+                         char *msg, size_t msglen)
+{
+    const char *name = after ? "X-Delete-After" : "X-Delete-At";
+    const char *value = after ? after : at;
+    char norm[24];
+    int64_t v;
+
+    if (!value)
+        return 0;
+    if (!py_int(value, strlen(value), &v)) {
+        snprintf(msg, msglen, "Non-integer %s", name);
+        return 400;
+    }
+    if (after)
+        v = v > INT64_MAX - now ? INT64_MAX : now + v;
+    if (v <= now) {
+        snprintf(msg, msglen, "%s in past", name);
+        return 400;
+    }
+    /* utils.normalize_delete_at_timestamp */
+    snprintf(norm, sizeof(norm), "%010lld", (long long)MIN(v, 9999999999LL));
+    kv_set(out, "X-Delete-At", norm);
+    return 0;
 }

@@ -60,6 +60,15 @@ int check_metadata(const struct config *c, const char *prefix, const struct kv_l
 int check_metadata_stored(const struct config *c, const char *prefix, const struct kv_list *merged,
                           char *msg, size_t msglen);
 
+/* Swift's check_delete_headers on a PUT's X-Delete-After and X-Delete-At
+ * values (NULL when absent; After wins) at time now: with neither, 0 and
+ * out untouched; with a valid one, 0 and out's "X-Delete-At" set to the
+ * normalised time (ten digits, at most 9999999999); else 400 with Swift's
+ * message in msg ("Non-integer X-Delete-After", "X-Delete-At in past",
+ * ...; sent as "text/plain"). */
+int check_delete_headers(const char *after, const char *at, int64_t now, struct kv_list *out,
+                         char *msg, size_t msglen);
+
 /* Title-Case a header name in place as Swift's WSGI layer does
  * (str.title() after '_' -> '-'): a letter is upper case when it follows a
  * non-letter, else lower case ("x-object-meta-foo1bar" ->

@@ -141,42 +141,16 @@ static bool true_value(const char *v)
     return false;
 }
 
-/* ---- X-Delete-At / X-Delete-After (constraints.check_delete_headers) ---- */
-
 /* Set "X-Delete-At" in out from the request, or answer 400. */
 static bool delete_headers(struct request *r, struct kv_list *out)
 {
-    const char *after = req_header(r, "X-Delete-After");
-    const char *at = req_header(r, "X-Delete-At");
-    int64_t now = (int64_t)time(NULL), v;
-    char norm[24];
+    char msg[128];
 
-    if (after) {
-        if (!py_int(after, strlen(after), &v)) {
-            resp_text(r, 400, "text/plain", "Non-integer X-Delete-After");
-            return false;
-        }
-        v = v > INT64_MAX - now ? INT64_MAX : now + v;
-        if (v <= now) {
-            resp_text(r, 400, "text/plain", "X-Delete-After in past");
-            return false;
-        }
-    } else if (at) {
-        if (!py_int(at, strlen(at), &v)) {
-            resp_text(r, 400, "text/plain", "Non-integer X-Delete-At");
-            return false;
-        }
-        if (v <= now) {
-            resp_text(r, 400, "text/plain", "X-Delete-At in past");
-            return false;
-        }
-    } else {
+    if (check_delete_headers(req_header(r, "X-Delete-After"), req_header(r, "X-Delete-At"),
+                             (int64_t)time(NULL), out, msg, sizeof(msg)) == 0)
         return true;
-    }
-    /* utils.normalize_delete_at_timestamp */
-    snprintf(norm, sizeof(norm), "%010lld", (long long)MIN(v, 9999999999LL));
-    kv_set(out, "X-Delete-At", norm);
-    return true;
+    resp_text(r, 400, "text/plain", msg);
+    return false;
 }
 
 /* The headers a PUT or POST stores: user metadata and allowed_headers

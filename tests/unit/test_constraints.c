@@ -386,6 +386,37 @@ static void test_check_metadata_stored(void **state)
     kv_release(&l);
 }
 
+/* X-Delete-After wins over X-Delete-At, both are Python ints, the result
+ * must lie in the future and is clamped to ten digits. */
+static void test_check_delete_headers(void **state)
+{
+    struct kv_list l;
+    char msg[128];
+    const int64_t now = 1700000000;
+
+    (void)state;
+    kv_init(&l);
+    assert_int_equal(check_delete_headers(NULL, NULL, now, &l, msg, sizeof(msg)), 0);
+    assert_null(kv_get(&l, "X-Delete-At"));
+    assert_int_equal(check_delete_headers(" 1_0 ", "5", now, &l, msg, sizeof(msg)), 0);
+    assert_string_equal(kv_get(&l, "X-Delete-At"), "1700000010");
+    assert_int_equal(check_delete_headers(NULL, "1700000001", now, &l, msg, sizeof(msg)), 0);
+    assert_string_equal(kv_get(&l, "X-Delete-At"), "1700000001");
+    assert_int_equal(check_delete_headers("99999999999999999999", NULL, now, &l, msg, sizeof(msg)),
+                     0);
+    assert_string_equal(kv_get(&l, "X-Delete-At"), "9999999999");
+    assert_int_equal(check_delete_headers(NULL, "42", now, &l, msg, sizeof(msg)), 400);
+    assert_string_equal(msg, "X-Delete-At in past");
+    assert_int_equal(check_delete_headers("0", NULL, now, &l, msg, sizeof(msg)), 400);
+    assert_string_equal(msg, "X-Delete-After in past");
+    assert_int_equal(check_delete_headers("x", NULL, now, &l, msg, sizeof(msg)), 400);
+    assert_string_equal(msg, "Non-integer X-Delete-After");
+    assert_int_equal(check_delete_headers(NULL, "1.5", now, &l, msg, sizeof(msg)), 400);
+    assert_string_equal(msg, "Non-integer X-Delete-At");
+    assert_int_equal(check_delete_headers(NULL, "00042", now - 100000, &l, msg, sizeof(msg)), 400);
+    kv_release(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_check_metadata),
         cmocka_unit_test(test_check_metadata_size),
         cmocka_unit_test(test_check_metadata_stored),
+        cmocka_unit_test(test_check_delete_headers),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
