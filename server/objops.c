@@ -43,30 +43,29 @@ int64_t objops_delete_at(const struct kv_list *headers)
     return v && py_int(v, strlen(v), &at) && at > 0 ? at : 0;
 }
 
+/* An open or stat's result as the handlers see it: a tombstone or an
+ * expired object is -ENOENT. */
+static int live(int rc, const struct object_meta *m)
+{
+    return rc == ERR_DELETED || (rc == 0 && expired(m)) ? -ENOENT : rc;
+}
+
 int objops_open(struct server *srv, const char *account, const char *container,
                 const char *object, struct object_reader *rd)
 {
     struct placement pl;
-    int rc;
 
     locate(srv, ITEM_OBJECT, account, container, object, &pl);
-    rc = object_open(rd, &pl);
-    if (rc == ERR_DELETED || (rc == 0 && expired(&rd->meta)))
-        rc = -ENOENT;
-    return rc;
+    return live(object_open(rd, &pl), &rd->meta);
 }
 
 int objops_stat(struct server *srv, const char *account, const char *container,
                 const char *object, struct object_meta *m)
 {
     struct placement pl;
-    int rc;
 
     locate(srv, ITEM_OBJECT, account, container, object, &pl);
-    rc = object_stat(m, &pl);
-    if (rc == ERR_DELETED || (rc == 0 && expired(m)))
-        rc = -ENOENT;
-    return rc;
+    return live(object_stat(m, &pl), m);
 }
 
 int objops_delete(struct server *srv, const char *account, const char *container,
