@@ -38,21 +38,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
-rate() { awk -v b="$1" -v t0="$2" -v t1="$3" 'BEGIN { printf "%.1f", b / 1e6 / (t1 - t0) }'; }
+. bench/lib.sh
 
 # ---- data: one file, split into segment files ----
 head -c $((size_mib << 20)) /dev/urandom >"$work/big"
 (cd "$work" && split -b "${seg_mib}M" -d -a 3 big seg.)
 want_md5=$(md5sum <"$work/big" | cut -d' ' -f1)
 bytes=$((size_mib << 20))
-
-# v1 auth: prints "<storage url> <token>"
-auth() {
-    curl -fsi -H "X-Auth-User: $2" -H "X-Auth-Key: $3" "$1" | tr -d '\r' |
-        awk 'tolower($1) == "x-storage-url:" { u = $2 } tolower($1) == "x-auth-token:" { t = $2 }
-             END { print u, t }'
-}
 
 # Upload the segments (CONC at a time) and the manifest to <url>/<container>;
 # prints the seconds it took.
@@ -72,28 +64,15 @@ upload_slo() {
     echo "$t0 $t1"
 }
 
-# RSS of pid in KiB, sampled every 0.1 s into file until stopped.
-sample_rss() {
-    while kill -0 "$pid" 2>/dev/null; do
-        awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" >>"$1" 2>/dev/null || true
-        sleep 0.1
-    done
-}
-rss_range() { sort -n "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%d-%d MiB", lo / 1024, hi / 1024 }'; }
-
 # ---- swiftlet ----
-mkdir -p "$work/data"
-"$bin" serve --data "$work/data" --listen "127.0.0.1:$port" --user test:tester:testing:admin \
-    --no-ratelimit --log-level warn &
-pid=$!
-for _ in $(seq 200); do curl -fs "http://127.0.0.1:$port/healthcheck" >/dev/null && break; sleep 0.05; done
-read -r s_url s_tok < <(auth "http://127.0.0.1:$port/auth/v1.0" test:tester testing)
+start_swiftlet "$bin" "$work/data" "$port"
+read -r s_url s_tok < <(v1_auth "http://127.0.0.1:$port/auth/v1.0" test:tester testing)
 
 # ---- OpenStack Swift ----
 if ! curl -fs "http://127.0.0.1:$swift_port/info" >/dev/null; then
     SWIFT_AIO_PROXY_PORT=$swift_port "$shared/swift-aio/start.sh" >/dev/null
 fi
-read -r w_url w_tok < <(auth "http://127.0.0.1:$swift_port/auth/v1.0" test:tester testing)
+read -r w_url w_tok < <(v1_auth "http://127.0.0.1:$swift_port/auth/v1.0" test:tester testing)
 wcont="slobench-$$-$RANDOM"
 
 # ---- upload ----

@@ -32,15 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-now() { date +%s.%N; }
-rate() { awk -v b="$1" -v t0="$2" -v t1="$3" 'BEGIN { printf "%.1f", b / 1e6 / (t1 - t0) }'; }
-sample_rss() {
-    while kill -0 "$pid" 2>/dev/null; do
-        awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" >>"$1" 2>/dev/null || true
-        sleep 0.1
-    done
-}
-rss_range() { sort -n "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%d-%d MiB", lo / 1024, hi / 1024 }'; }
+. bench/lib.sh
 
 # ---- data ----
 for i in $(seq -w 1 "$segs"); do head -c $((seg_mib << 20)) /dev/urandom >"$work/seg.$i"; done
@@ -50,15 +42,8 @@ huge_bytes=$((plain_bytes * repeat))
 expected() { for _ in $(seq "$repeat"); do cat "$work"/seg.*; done; }
 
 # ---- swiftlet ----
-mkdir -p "$work/data"
-"$bin" serve --data "$work/data" --listen "127.0.0.1:$port" --user test:tester:testing:admin \
-    --no-ratelimit --log-level warn &
-pid=$!
-for _ in $(seq 200); do curl -fs "http://127.0.0.1:$port/healthcheck" >/dev/null && break; sleep 0.05; done
-read -r url tok < <(curl -fsi -H "X-Auth-User: test:tester" -H "X-Auth-Key: testing" \
-    "http://127.0.0.1:$port/auth/v1.0" | tr -d '\r' |
-    awk 'tolower($1) == "x-storage-url:" { u = $2 } tolower($1) == "x-auth-token:" { t = $2 }
-         END { print u, t }')
+start_swiftlet "$bin" "$work/data" "$port"
+read -r url tok < <(v1_auth "http://127.0.0.1:$port/auth/v1.0" test:tester testing)
 H="X-Auth-Token: $tok"
 curl -fs -o /dev/null -X PUT -H "$H" "$url/huge"
 for f in "$work"/seg.*; do
