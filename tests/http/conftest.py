@@ -99,6 +99,19 @@ def new_session(token=None):
     return s
 
 
+def read_head(sock):
+    """Read a raw response's status line and headers from sock: (the head
+    as text, whatever body bytes came with it)."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    return head.decode("latin-1"), rest
+
+
 class PerThread:
     """One authenticated session per worker thread; close() closes all."""
 
@@ -263,14 +276,21 @@ def data_dir():
 
 @pytest.fixture
 def spawn():
-    """Factory: spawn(data_dir=None, extra=(), env=None, ratelimit=False)
-    -> Server running `serve --data DIR --user test:tester:testing:admin`;
-    DIR is fresh unless given; ENV adds environment variables; the write
-    rate limit is off unless RATELIMIT. Every server started here is
-    stopped (SIGTERM) at the end."""
+    """Factory: spawn(data_dir=None, extra=(), env=None, ratelimit=False,
+    conf=None) -> Server running `serve --data DIR --user
+    test:tester:testing:admin`; DIR is fresh unless given; ENV adds
+    environment variables; the write rate limit is off unless RATELIMIT;
+    CONF (ini text) is written to a temporary file passed with -c. Every
+    server started here is stopped (SIGTERM) at the end."""
     started, dirs = [], []
 
-    def _spawn(data_dir=None, extra=(), port=None, env=None, ratelimit=False):
+    def _spawn(data_dir=None, extra=(), port=None, env=None, ratelimit=False, conf=None):
+        if conf is not None:
+            dirs.append(tempfile.mkdtemp(prefix="swiftlet-conf-"))
+            path = os.path.join(dirs[-1], "swiftlet.conf")
+            with open(path, "w") as f:
+                f.write(conf)
+            extra = ["-c", path] + list(extra)
         if data_dir is None:
             data_dir = tempfile.mkdtemp(prefix="swiftlet-data-")
             dirs.append(data_dir)

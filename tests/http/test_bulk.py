@@ -418,11 +418,9 @@ def test_extract_big_file_streams(sess, container):
 
 
 @pytest.fixture
-def bulk_server(spawn, tmp_path):
+def bulk_server(spawn):
     def _start(conf):
-        p = tmp_path / "bulk.conf"
-        p.write_text("[bulk]\n" + conf)
-        srv = spawn(extra=["-c", str(p)])
+        srv = spawn(conf="[bulk]\n" + conf)
         surl, tok = srv.auth()
         return srv, surl, new_session(tok)
     return _start
@@ -476,10 +474,8 @@ def test_bulk_small_limits(bulk_server):
 
 
 @pytest.mark.swiftlet_only
-def test_extract_file_too_large(spawn, tmp_path):
-    p = tmp_path / "c.conf"
-    p.write_text("[swift-constraints]\nmax_file_size = 10\n")
-    srv = spawn(extra=["-c", str(p)])
+def test_extract_file_too_large(spawn):
+    srv = spawn(conf="[swift-constraints]\nmax_file_size = 10\n")
     surl, tok = srv.auth()
     s = new_session(tok)
     r = extract(s, surl, mktar([("c/big", b"x" * 11), ("c/ok", b"x" * 10)]))

@@ -7,9 +7,8 @@ import hashlib
 from urllib.parse import urlparse
 
 import pytest
-import requests
 
-from conftest import unique
+from conftest import new_session, unique
 
 
 def md5(b):
@@ -133,14 +132,11 @@ def test_dlo_empty_and_missing_container(sess, container):
 
 
 @pytest.mark.swiftlet_only
-def test_dlo_listing_paged(spawn, tmp_path):
+def test_dlo_listing_paged(spawn):
     """More segments than one listing page (the limit lowered to 3)."""
-    conf = tmp_path / "small-pages.ini"
-    conf.write_text("[swift-constraints]\ncontainer_listing_limit = 3\n")
-    srv = spawn(extra=["-c", str(conf)])
+    srv = spawn(conf="[swift-constraints]\ncontainer_listing_limit = 3\n")
     url, tok = srv.auth()
-    s = requests.Session()
-    s.headers["X-Auth-Token"] = tok
+    s = new_session(tok)
     assert s.put(url + "/segs").status_code == 201
     assert s.put(url + "/c").status_code == 201
     body = b""

@@ -339,10 +339,8 @@ def test_tokens_interchangeable(server):
 
 
 @pytest.fixture
-def short_ttl(spawn, tmp_path):
-    conf = tmp_path / "ttl.conf"
-    conf.write_text("[server]\ntoken_ttl = 1\n")
-    return spawn(extra=["-c", str(conf)])
+def short_ttl(spawn):
+    return spawn(conf="[server]\ntoken_ttl = 1\n")
 
 
 def test_expired_tokens_401(short_ttl):
@@ -360,10 +358,8 @@ def test_expired_tokens_401(short_ttl):
     assert new_session(new).head(url).status_code in (200, 204)
 
 
-def test_catalog_internal_url(spawn, tmp_path):
-    conf = tmp_path / "snet.conf"
-    conf.write_text("[auth]\nregion = DFW\ninternal_url = http://snet.invalid:8081\n")
-    srv = spawn(extra=["-c", str(conf)])
+def test_catalog_internal_url(spawn):
+    srv = spawn(conf="[auth]\nregion = DFW\ninternal_url = http://snet.invalid:8081\n")
     r = v2_login(srv.base, v2_apikey())
     access = r.json()["access"]
     ep = access["serviceCatalog"][0]["endpoints"][0]

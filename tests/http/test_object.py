@@ -12,7 +12,7 @@ from urllib.parse import quote, urlparse
 
 import pytest
 
-from conftest import check_common_headers
+from conftest import check_common_headers, read_head
 
 ACCEPTED = (b"<html><h1>Accepted</h1><p>The request is accepted for "
             b"processing.</p></html>")
@@ -216,19 +216,8 @@ def test_chunked_raw_with_etag(token, container):
     assert h["etag"] == md5(b"hello world")
 
 
-def _read_head(sock):
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        buf += chunk
-    head, _, rest = buf.partition(b"\r\n\r\n")
-    return head.decode("latin-1"), rest
-
-
 def _read_response(sock):
-    head, rest = _read_head(sock)
+    head, rest = read_head(sock)
     lines = head.split("\r\n")
     status = int(lines[0].split()[1])
     hdrs = {}
@@ -252,7 +241,7 @@ def test_expect_100_continue(token, container):
                    "X-Auth-Token: %s\r\nContent-Length: %d\r\n"
                    "Expect: 100-continue\r\n\r\n"
                    % (u.path, u.netloc, token, len(body))).encode())
-        head, rest = _read_head(s)
+        head, rest = read_head(s)
         assert head.startswith("HTTP/1.1 100 Continue"), head
         assert rest == b""
         s.sendall(body)

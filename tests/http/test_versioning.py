@@ -6,7 +6,7 @@ missing archive container does."""
 import socket
 from urllib.parse import quote, urlparse
 
-from conftest import unique
+from conftest import read_head, unique
 
 PRECONDITION = (b"<html><h1>Precondition Failed</h1><p>A precondition for "
                 b"this request was not met.</p></html>")
@@ -299,13 +299,8 @@ def test_missing_archive_412_before_body(sess, token, make_container):
                    "X-Auth-Token: %s\r\nContent-Length: 100\r\n"
                    "Expect: 100-continue\r\nConnection: close\r\n\r\n"
                    % (u.path, u.netloc, token)).encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            head += chunk
-    assert head.startswith(b"HTTP/1.1 412 "), head
+        head, _ = read_head(s)
+    assert head.startswith("HTTP/1.1 412 "), head
     assert sess.get(url + "/obj").content == b"one"
 
 
