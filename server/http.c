@@ -373,6 +373,17 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Append hc to the worker queue and wake a worker; hs->lock is held. */
+static void queue_push(struct http_server *hs, struct http_conn *hc)
+{
+    if (hs->queue_tail)
+        hs->queue_tail->next_job = hc;
+    else
+        hs->queue_head = hc;
+    hs->queue_tail = hc;
+    pthread_cond_signal(&hs->cond);
+}
+
 static void enqueue_work(struct http_conn *hc)
 {
     struct http_server *hs = hc->hs;
@@ -384,12 +395,7 @@ static void enqueue_work(struct http_conn *hc)
         /* Suspend before the job becomes visible: a worker may resume it
          * as soon as the lock is released. */
         MHD_suspend_connection(hc->mhd);
-        if (hs->queue_tail)
-            hs->queue_tail->next_job = hc;
-        else
-            hs->queue_head = hc;
-        hs->queue_tail = hc;
-        pthread_cond_signal(&hs->cond);
+        queue_push(hs, hc);
     }
     pthread_mutex_unlock(&hs->lock);
     if (stopping) {
@@ -410,12 +416,7 @@ static void enqueue_stream_work(struct http_conn *hc)
     bool stopping = hs->stopping;
     hc->job_active = true;
     if (!stopping) {
-        if (hs->queue_tail)
-            hs->queue_tail->next_job = hc;
-        else
-            hs->queue_head = hc;
-        hs->queue_tail = hc;
-        pthread_cond_signal(&hs->cond);
+        queue_push(hs, hc);
     }
     pthread_mutex_unlock(&hs->lock);
     if (stopping)
