@@ -12,6 +12,7 @@
 #include "constraints.h"
 #include "objops.h"
 #include "server.h"
+#include "versioning.h"
 
 struct bulk_delete {
     struct bulk_parser parser;
@@ -53,9 +54,18 @@ static int delete_one(struct request *r, const struct bulk_name *n)
     if (status == 0)
         status = check_names_for(r->srv->cfg, M_DELETE, r->account, container, object, msg,
                                  sizeof(msg));
-    if (status == 0) {
-        int rc = object ? objops_delete(r->srv, r->account, container, object)
-                        : objops_container_delete(r->srv, r->account, container);
+    if (status == 0 && object) {
+        /* As in Swift's pipeline, a sub-delete passes through versioned
+         * writes: a versioned object pops back or leaves a marker. */
+        bool versioned, archive_failed;
+        int rc = versioning_delete_object(r->srv, r->account, container, object, &versioned,
+                                          &archive_failed);
+        if (!versioned)
+            rc = objops_delete(r->srv, r->account, container, object);
+        status = rc == 0 ? 204 : archive_failed ? versioning_error_status(rc)
+                                                : bulk_errno_status(rc);
+    } else if (status == 0) {
+        int rc = objops_container_delete(r->srv, r->account, container);
         status = rc == 0 ? 204 : bulk_errno_status(rc);
     }
     free(container);

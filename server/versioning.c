@@ -107,14 +107,21 @@ static char *version_name(const char *object, int64_t ts)
 /* legacy.py's _check_response_error: a step the archive refused for the
  * client's reasons (no such container, a name or limit it breaks) is 412;
  * anything else (storage) is 503. */
-static void answer_error(struct request *r, int rc)
+int versioning_error_status(int rc)
 {
     bool client = rc == -ENOENT || rc == ERR_DELETED || rc == ERR_LIMIT || rc == ERR_ETAG ||
                   rc == ERR_BADINPUT || rc == -E2BIG || rc == -ENAMETOOLONG;
 
-    if (!client)
+    return client ? 412 : 503;
+}
+
+static void answer_error(struct request *r, int rc)
+{
+    int status = versioning_error_status(rc);
+
+    if (status != 412)
         log_error("msg=\"versioning failed\" tx=%s err=\"%s\"", r->trans_id, err_str(rc));
-    resp_error(r, client ? 412 : 503, NULL);
+    resp_error(r, status, NULL);
 }
 
 /* ---- copying ---- */
@@ -296,35 +303,31 @@ static void iter_release(struct vw_iter *it)
     free(it->marker);
 }
 
-/* Delete container/object and answer 204 (or the error: 404 when none). */
-static void delete_answer(struct request *r, const char *container, const char *object)
-{
-    int rc = objops_delete(r->srv, r->account, container, object);
-
-    if (rc != 0)
-        resp_errno(r, rc);
-    else
-        resp_text(r, 204, HTML, "");
-}
+/* The object a versioned DELETE is about. */
+struct vw_obj {
+    struct server *srv;
+    const char *account, *container, *object;
+};
 
 /* The newest archived entry is the delete marker `mark`: when the object
- * exists again, delete just it (*target stays the object); else restore the
+ * exists again, delete just it (*target stays NULL); else restore the
  * newest version written after an older marker and delete that version,
- * then delete the marker itself (*target). 0 or the error to answer. */
-static int pop_marker(struct request *r, struct vw_iter *it, const char *mark, char **target)
+ * then delete the marker itself (*target). 0 or the error. */
+static int pop_marker(const struct vw_obj *o, struct vw_iter *it, const char *mark,
+                      char **target)
 {
     struct object_meta m;
     char *name;
     bool deleted, found;
-    int rc = objops_stat(r->srv, r->account, r->container, r->object, &m);
+    int rc = objops_stat(o->srv, o->account, o->container, o->object, &m);
 
     object_meta_release(&m);
     if (rc != -ENOENT)
         return rc;   /* 0: the object is there, so just delete it */
     while ((rc = iter_next(it, &name, &deleted)) == 0 && name && !deleted) {
-        rc = restore(r->srv, r->account, it->archive, name, r->container, r->object, &found);
+        rc = restore(o->srv, o->account, it->archive, name, o->container, o->object, &found);
         if (rc == 0 && found) {
-            rc = objops_delete(r->srv, r->account, it->archive, name);
+            rc = objops_delete(o->srv, o->account, it->archive, name);
             if (rc == -ENOENT)
                 rc = 0;   /* it lived long enough to be copied */
         }
@@ -339,73 +342,92 @@ static int pop_marker(struct request *r, struct vw_iter *it, const char *mark, c
     return rc;
 }
 
-/* Stack mode: pop the newest archived version back into place and delete
- * it from the archive; without one, delete the object. */
-static void stack_delete(struct request *r, const char *archive)
+/* Stack mode: pop the newest archived version back into place; *target
+ * is then the archive entry to delete instead of the object (NULL: delete
+ * the object, there was nothing to restore). 0 or the error. */
+static int stack_pop(const struct vw_obj *o, const char *archive, char **target)
 {
-    struct vw_iter it = {.srv = r->srv, .account = r->account, .archive = archive};
-    char *name, *target = NULL;   /* an archive name to delete instead */
+    struct vw_iter it = {.srv = o->srv, .account = o->account, .archive = archive};
+    char *name;
     bool deleted, found;
     int rc;
 
-    it.prefix = version_prefix(r->object);
+    *target = NULL;
+    it.prefix = version_prefix(o->object);
     while ((rc = iter_next(&it, &name, &deleted)) == 0 && name) {
         if (deleted) {
-            rc = pop_marker(r, &it, name, &target);
+            rc = pop_marker(o, &it, name, target);
             free(name);
             break;
         }
-        rc = restore(r->srv, r->account, archive, name, r->container, r->object, &found);
+        rc = restore(o->srv, o->account, archive, name, o->container, o->object, &found);
         if (rc == 0 && found)
-            target = name;
+            *target = name;
         else
             free(name);
         if (rc != 0 || found)
             break;
     }
     iter_release(&it);
-    if (rc != 0)
-        answer_error(r, rc);
-    else if (target)
-        delete_answer(r, archive, target);
-    else
-        delete_answer(r, r->container, r->object);
-    free(target);
+    return rc;
 }
 
-/* History mode: archive the object, write a delete marker, delete it. */
-static void history_delete(struct request *r, const char *archive)
+/* History mode: archive the object and write a delete marker. */
+static int history_mark(const struct vw_obj *o, const char *archive)
 {
-    char *marker = version_name(r->object, ts_now());
-    int rc = archive_current(r->srv, r->account, archive, r->container, r->object);
+    char *marker = version_name(o->object, ts_now());
+    int rc = archive_current(o->srv, o->account, archive, o->container, o->object);
 
-    if (rc == 0 && strlen(marker) > r->srv->cfg->max_object_name_length)
+    if (rc == 0 && strlen(marker) > o->srv->cfg->max_object_name_length)
         rc = -ENAMETOOLONG;
     if (rc == 0)
-        rc = objops_put_buffer(r->srv, r->account, archive, marker, "", 0,
+        rc = objops_put_buffer(o->srv, o->account, archive, marker, "", 0,
                                VERSIONING_DELETE_MARKER, NULL, NULL);
-    if (rc != 0)
-        answer_error(r, rc);
-    else
-        delete_answer(r, r->container, r->object);
     free(marker);
+    return rc;
+}
+
+int versioning_delete_object(struct server *srv, const char *account, const char *container,
+                             const char *object, bool *versioned, bool *archive_failed)
+{
+    struct vw_obj o = {srv, account, container, object};
+    struct container_stat cs;
+    bool history = false;
+    char *archive = NULL, *target = NULL;
+    int rc;
+
+    *versioned = *archive_failed = false;
+    if (objops_container_stat(srv, account, container, &cs) == 0)
+        archive = versioning_location(&cs.meta, &history);
+    container_stat_release(&cs);
+    if (!archive)
+        return 0;
+    *versioned = true;
+    rc = history ? history_mark(&o, archive) : stack_pop(&o, archive, &target);
+    if (rc != 0)
+        *archive_failed = true;
+    else if (target)
+        rc = objops_delete(srv, account, archive, target);
+    else
+        rc = objops_delete(srv, account, container, object);
+    free(target);
+    free(archive);
+    return rc;
 }
 
 bool versioning_delete(struct request *r)
 {
-    struct container_stat cs;
-    bool history = false;
-    char *archive = NULL;
+    bool versioned, archive_failed;
+    int rc = versioning_delete_object(r->srv, r->account, r->container, r->object, &versioned,
+                                      &archive_failed);
 
-    if (objops_container_stat(r->srv, r->account, r->container, &cs) == 0)
-        archive = versioning_location(&cs.meta, &history);
-    container_stat_release(&cs);
-    if (!archive)
+    if (!versioned)
         return false;
-    if (history)
-        history_delete(r, archive);
+    if (rc != 0 && archive_failed)
+        answer_error(r, rc);
+    else if (rc != 0)
+        resp_errno(r, rc);
     else
-        stack_delete(r, archive);
-    free(archive);
+        resp_text(r, 204, HTML, "");
     return true;
 }

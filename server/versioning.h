@@ -56,4 +56,18 @@ bool versioning_put(struct request *r, const char *account, const char *archive,
  * versioned (nothing done: the caller deletes as usual). */
 bool versioning_delete(struct request *r);
 
+/* The same delete without a request (bulk delete's sub-deletes, which
+ * pass through versioned writes in Swift's pipeline too). *versioned tells
+ * whether the container is versioned (when false nothing was done: delete
+ * as usual). Returns 0 or the error: of an archive step when
+ * *archive_failed (Swift answers 412 for a client error, else 503), else
+ * of the final delete (-ENOENT: nothing to delete). */
+/* The status Swift answers when an archive step fails with rc: 412 for
+ * what the client can fix (a missing archive container, a name too long),
+ * else 503. */
+int versioning_error_status(int rc);
+
+int versioning_delete_object(struct server *srv, const char *account, const char *container,
+                             const char *object, bool *versioned, bool *archive_failed) WUR;
+
 #endif
