@@ -175,7 +175,14 @@ def test_metrics(spawn):
     s.put(url + "/m/o", data=b"a" * 100)
     s.get(url + "/m/o")
     s.get(url + "/m/missing")
-    text = requests.get(srv.base + "/metrics").text
+    # A request is counted when its connection completes, which can be just
+    # after the client has read the answer: wait (bounded) for the last one.
+    deadline = time.monotonic() + 5
+    while True:
+        text = requests.get(srv.base + "/metrics").text
+        if 'method="GET",status="404"} 1' in text or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     assert 'swiftlet_requests_total{method="PUT",status="201"} 2' in text
     assert 'swiftlet_requests_total{method="GET",status="200"}' in text
     assert 'swiftlet_requests_total{method="GET",status="404"} 1' in text
