@@ -141,21 +141,26 @@ static bool true_value(const char *v)
     return false;
 }
 
-/* Set "X-Delete-At" in out from the request, or answer 400. */
-static bool delete_headers(struct request *r, struct kv_list *out)
+/* Set "X-Delete-At" in out from the request, or answer 400. X-Delete-After
+ * counts from the write's own timestamp ts, as Swift's from the request's
+ * X-Timestamp: the expirer deletes an object only when it is older than
+ * its X-Delete-At, and time(NULL) (a coarse clock) can lag the timestamp
+ * taken just before it by a few milliseconds, across a second boundary. */
+static bool delete_headers(struct request *r, struct kv_list *out, int64_t ts)
 {
     char msg[128];
 
     if (check_delete_headers(req_header(r, "X-Delete-After"), req_header(r, "X-Delete-At"),
-                             (int64_t)time(NULL), out, msg, sizeof(msg)) == 0)
+                             ts / TS_TICKS_PER_SEC, out, msg, sizeof(msg)) == 0)
         return true;
     resp_text(r, 400, "text/plain", msg);
     return false;
 }
 
-/* The headers a PUT or POST stores: user metadata and allowed_headers
- * (X-Delete-At comes from delete_headers). 0, or 400 answered. */
-static bool request_headers(struct request *r, struct kv_list *out)
+/* The headers a PUT or POST at ts stores: user metadata and
+ * allowed_headers (X-Delete-At comes from delete_headers). 0, or 400
+ * answered. */
+static bool request_headers(struct request *r, struct kv_list *out, int64_t ts)
 {
     struct kv_list meta = KV_LIST_INIT;
     char msg[512];
@@ -174,7 +179,7 @@ static bool request_headers(struct request *r, struct kv_list *out)
         ok = false;
     }
     kv_release(&meta);
-    return ok && delete_headers(r, out);
+    return ok && delete_headers(r, out, ts);
 }
 
 /* ---- GET / HEAD ---- */
@@ -435,7 +440,7 @@ bool obj_put_prepare(struct request *r, struct obj_put *st, const struct kv_list
         return false;
     if (base)
         kv_copy(&st->meta.headers, base);
-    if (!request_headers(r, &st->meta.headers) || !put_if_none_match(r, st))
+    if (!request_headers(r, &st->meta.headers, st->ts) || !put_if_none_match(r, st))
         return false;
     put_expect_etag(r, st);
     if (st->versions &&
@@ -608,11 +613,11 @@ static enum step post_start(struct request *r)
                            "large object add query param multipart-manifest=put.");
         return STEP_RESPOND;
     }
-    if (!request_headers(r, &st->headers))
+    st->ts = ts_now();
+    if (!request_headers(r, &st->headers, st->ts))
         return STEP_RESPOND;
     if (ct && *ct)
         st->content_type = xstrdup(ct);
-    st->ts = ts_now();
     locate_object(r, &st->pl);
     req_defer(r, post_work);
     return STEP_DEFER;

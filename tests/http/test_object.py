@@ -477,6 +477,26 @@ def test_copy_unicode_names(sess, container):
 # ---------------------------------------------------------------- expiry
 
 
+@pytest.mark.swiftlet_only
+def test_delete_after_counts_from_the_write_timestamp(sess, container):
+    """X-Delete-After is added to the write's own timestamp (Swift adds it
+    to the request's X-Timestamp), so X-Delete-At is always later than the
+    object: the expirer deletes only objects older than their X-Delete-At.
+    Taking the second from a coarser clock than the timestamp's made the
+    two disagree, now and then, across a second boundary."""
+    for i in range(100):
+        name = "%s/after-%d" % (container, i)
+        assert sess.put(name, data=b"x",
+                        headers={"X-Delete-After": "100"}).status_code == 201
+        h = sess.head(name).headers
+        assert int(h["X-Delete-At"]) == int(float(h["X-Timestamp"])) + 100, h
+    assert sess.post(name, headers={"X-Delete-After": "50"}).status_code == 202
+    h = sess.head(name).headers
+    # a POST's X-Timestamp is the .meta's; the object keeps the PUT's
+    assert int(float(h["X-Timestamp"])) + 50 <= int(h["X-Delete-At"]) <= \
+        int(time.time()) + 50
+
+
 def test_delete_at_and_after(sess, container):
     now = int(time.time())
     r = sess.put(container + "/at", data=b"x",
