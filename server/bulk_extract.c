@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/timefmt.h"
 #include "../common/util.h"
 #include "../replication/cluster.h"
 #include "../storage/scratch.h"
@@ -223,8 +224,16 @@ static int put_object(struct extract_run *run, struct archive_entry *e, const ch
         status = run->x->headers_status;
     if (status == 0)
         status = check_metadata(r->srv->cfg, "X-Object-Meta-", &h, msg, sizeof(msg));
+    /* X-Delete-After counts from each object's own timestamp, as from each
+     * of Swift's subrequests' (the expirer deletes only objects older than
+     * their X-Delete-At); the request's values were checked up front. */
+    int64_t ts = ts_now();
+    if (status == 0 &&
+        check_delete_headers(req_header(r, "X-Delete-After"), req_header(r, "X-Delete-At"),
+                             ts / TS_TICKS_PER_SEC, &h, msg, sizeof(msg)) != 0)
+        status = 400;
     if (status == 0) {
-        int rc = objops_put_open(&p, r->srv, r->account, container, object, 0);
+        int rc = objops_put_open(&p, r->srv, r->account, container, object, ts);
         status = rc ? bulk_errno_status(rc) : copy_data(run, p);
         if (status == 0) {
             rc = objops_put_commit(p, ctype, &h, NULL, NULL);

@@ -25,11 +25,10 @@
 #include "../common/log.h"
 #include "../common/timefmt.h"
 #include "../replication/cluster.h"
-#include "../replication/expirer.h"
 #include "../storage/object.h"
-#include "../storage/pending.h"
 #include "constraints.h"
 #include "mime.h"
+#include "objops.h"
 #include "path.h"
 #include "range.h"
 #include "server.h"
@@ -50,7 +49,6 @@ struct fp_file {
     char *object;
     struct placement pl;
     int64_t ts;
-    int64_t delete_at;        /* 0: none */
     struct object_writer *w;
     struct object_meta meta;
     uint64_t size;
@@ -263,11 +261,13 @@ static char *file_object(const struct formpost *fp, const char *filename)
     return object;
 }
 
-/* The object server's X-Delete-At rules for the PUT. 0 or 400. */
-static int delete_time(int64_t at, bool has_at, int64_t after, bool has_after, int64_t *out)
+/* The object server's X-Delete-At rules for the PUT at now (the second
+ * of its timestamp: X-Delete-After counts from there, so the object is
+ * always older than its X-Delete-At, which the expirer requires). 0 or
+ * 400. */
+static int delete_time(int64_t now, int64_t at, bool has_at, int64_t after, bool has_after,
+                       int64_t *out)
 {
-    int64_t now = (int64_t)time(NULL);
-
     *out = 0;
     if (has_after) {
         at = after > INT64_MAX - now ? INT64_MAX : now + after;
@@ -328,7 +328,8 @@ static int open_file(struct request *r, struct formpost *fp, const struct kv_lis
         return upload_status(fp, st, "");
     if (!container_exists(r))
         return upload_status(fp, 404, "");
-    if (delete_time(at, has_at, after, has_after, &delete_at))
+    f->ts = ts_now();
+    if (delete_time(f->ts / TS_TICKS_PER_SEC, at, has_at, after, has_after, &delete_at))
         return upload_status(fp, 400, "");
     const char *ct = attr(fp, "content-type") ? attr(fp, "content-type")
                                               : kv_get(hdrs, "Content-Type");
@@ -347,8 +348,6 @@ static int open_file(struct request *r, struct formpost *fp, const struct kv_lis
         snprintf(norm, sizeof(norm), "%010lld", (long long)delete_at);
         kv_set(&f->meta.headers, "X-Delete-At", norm);
     }
-    f->delete_at = delete_at;
-    f->ts = ts_now();
     cluster_locate(r->srv->cluster, ITEM_OBJECT, r->account, r->container, f->object, &f->pl);
     char *name = xasprintf("/%s/%s/%s", r->account, r->container, f->object);
     rc = object_writer_open(&f->w, &f->pl, name, f->ts);
@@ -366,23 +365,10 @@ static int open_file(struct request *r, struct formpost *fp, const struct kv_lis
 /* Commit one streamed file: replicas, listing row, expiry queue. */
 static int commit_file(struct request *r, struct fp_file *f)
 {
-    struct placement cpl, apl;
-    struct pending_note note = {NULL, 0};
-    int rc;
+    int rc = objops_commit_writer(r->srv, &f->pl, r->account, r->container, f->object, f->ts,
+                                  f->w, &f->meta, NULL);
 
-    pending_note(r->srv->pending, &f->pl, f->ts, r->account, r->container, f->object, &note);
-    rc = object_writer_commit(f->w, &f->meta, NULL);
-    f->w = NULL;
-    if (rc == 0) {
-        cluster_locate(r->srv->cluster, ITEM_CONTAINER, r->account, r->container, NULL, &cpl);
-        cluster_locate(r->srv->cluster, ITEM_ACCOUNT, r->account, NULL, NULL, &apl);
-        rc = db_object_put(r->srv->db, &cpl, &apl, r->container, f->object, f->ts,
-                           f->meta.size, f->meta.content_type, f->meta.etag);
-    }
-    if (rc == 0 && f->delete_at)
-        rc = expirer_queue_add(r->srv->cluster, r->srv->db, f->delete_at, r->account,
-                               r->container, f->object, f->ts);
-    pending_clear(&note);
+    f->w = NULL;   /* consumed by the commit */
     return rc;
 }
 

@@ -314,6 +314,10 @@ def test_extract_at_container_and_prefix(sess, container):
     assert h["Content-Type"] == "text/plain"      # guessed, not the tar's type
     assert h["X-Object-Meta-Foo"] == "bar"
     assert abs(int(h["X-Delete-At"]) - time.time() - 1000) < 30
+    for name in ("c.txt", "d/e.txt"):
+        # counted from each object's own timestamp, as Swift's subrequests
+        h = sess.head(container + "/" + name).headers
+        assert int(h["X-Delete-At"]) == int(float(h["X-Timestamp"])) + 1000
     r = extract(sess, container + "/pre/fix/", mktar([("f.txt", b"f")], "w:bz2"),
                 fmt=".TAR.BZ2")
     assert b"Number Files Created: 1\n" in r.content

@@ -212,8 +212,10 @@ def test_delete_after_and_at(sess, fp):
     r = fp.post(form(fp.fields(extra=[("x_delete_after", "100")]),
                      [("f", "tmp.txt", b"t", None)]))
     assert r.status_code == 201, r.content
-    at = int(sess.head(fp.container + "/up/tmp.txt").headers["X-Delete-At"])
+    h = sess.head(fp.container + "/up/tmp.txt").headers
+    at = int(h["X-Delete-At"])
     assert abs(at - (time.time() + 100)) < 10
+    assert at == int(float(h["X-Timestamp"])) + 100   # from the object's own timestamp
     when = int(time.time() + 500)
     r = fp.post(form(fp.fields(extra=[("x_delete_at", str(when))]),
                      [("f", "tmp2.txt", b"t", None)]))
