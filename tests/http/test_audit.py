@@ -304,7 +304,9 @@ def test_expire_once(spawn):
     assert s.put(c + "/posted", data=b"e").status_code == 201
     assert s.post(c + "/posted", headers={"X-Delete-After": "1"}) \
         .status_code == 202
-    assert s.put(c + "/unset", data=b"f", headers={"X-Delete-After": "1"}) \
+    # Long enough that the POST below always finds it, even when a slow
+    # (sanitizer) build takes seconds over the requests above.
+    assert s.put(c + "/unset", data=b"f", headers={"X-Delete-After": "60"}) \
         .status_code == 201
     assert s.post(c + "/unset", headers={"X-Object-Meta-A": "b"}) \
         .status_code == 202
@@ -332,12 +334,13 @@ def test_expire_once(spawn):
 
 def test_expire_survives_repost_with_later_time(spawn):
     srv = spawn()
+    # Two seconds leave a slow (sanitizer) build time for the POST.
     s, surl = setup_object(srv, "e", "later", b"x",
-                           {"X-Delete-After": "1"})
+                           {"X-Delete-After": "2"})
     later = str(int(time.time()) + 3600)
     assert s.post(surl + "/e/later", headers={"X-Delete-At": later}) \
         .status_code == 202
-    time.sleep(2.1)
+    time.sleep(3.1)
     out = run_cmd("expire", "--once", "--data", srv.data_dir)
     assert "0 objects deleted" in out, out
     r = s.get(surl + "/e/later")
