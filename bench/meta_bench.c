@@ -74,7 +74,7 @@ static void *worker_main(void *arg)
         snprintf(name, sizeof(name), "obj-%u-%llu", w->id, (unsigned long long)i);
         uint64_t t0 = mono_ns();
         int rc = db_object_put(b->pool, pl, &b->pla, "c", name, (int64_t)(1000 + i), 4096,
-                               "application/octet-stream", "d41d8cd98f00b204e9800998ecf8427e");
+                               "application/octet-stream", "d41d8cd98f00b204e9800998ecf8427e", false);
         uint64_t us = (mono_ns() - t0) / 1000;
         atomic_fetch_add(rc == 0 ? &b->n_ok : &b->n_err, 1);
         uint64_t k = atomic_fetch_add(&b->n_lat, 1);

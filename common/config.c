@@ -71,6 +71,11 @@ static const struct config_opt options[] = {
     CHOICE(STO, "io", "auto", "auto|uring|sync", io_mode,
            "replica I/O: io_uring, plain syscalls, or io_uring when it works"),
     BOOL(STO, "fsync", "true", fsync, "fsync data and directories; false only for throwaway data"),
+    BOOL(STO, "journal", "true", journal,
+         "make small object files (up to 64 KiB) durable through a per-disk-group journal, "
+         "synced once for many writes, instead of syncing each file"),
+    UINT(STO, "journal_checkpoint_ms", "2000", 10, 3600000, journal_checkpoint_ms,
+         "how long journal records wait before the filesystem is synced and the journal emptied"),
     UINT(STO, "db_cache", "1024", 1, 1000000, db_cache, "open SQLite handles kept in a cache"),
 
     U64(CON, "max_file_size", "5368709122", 1, 1ULL << 50, max_file_size,

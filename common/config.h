@@ -56,6 +56,8 @@ struct config {
     char *ring_file;            /* default <data_dir>/ring or next to first dg */
     char *io_mode;              /* "auto", "uring", "sync" */
     bool fsync;                 /* false only for throwaway test data */
+    bool journal;               /* small files durable through storage/journal.h */
+    unsigned journal_checkpoint_ms;
     unsigned db_cache;          /* open SQLite handles kept */
 
     /* [swift-constraints]: as Swift's swift.conf section of that name */

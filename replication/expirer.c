@@ -57,13 +57,13 @@ int expirer_queue_add(struct cluster *c, struct db_pool *db, int64_t delete_at,
 
     bucket_name(delete_at, bucket);
     locate_queue(c, bucket, &cpl, &apl);
-    rc = db_object_put(db, &cpl, &apl, bucket, name, ts, 0, QUEUE_CTYPE, EMPTY_ETAG);
+    rc = db_object_put(db, &cpl, &apl, bucket, name, ts, 0, QUEUE_CTYPE, EMPTY_ETAG, false);
     if (rc == -ENOENT) {
         /* The day's queue container does not exist yet. Its timestamp is
          * the entry's, so a concurrent create of the same bucket merges. */
         rc = db_container_put(db, &cpl, &apl, EXPIRER_ACCOUNT, bucket, ts, &none, 0, &created);
         if (rc == 0)
-            rc = db_object_put(db, &cpl, &apl, bucket, name, ts, 0, QUEUE_CTYPE, EMPTY_ETAG);
+            rc = db_object_put(db, &cpl, &apl, bucket, name, ts, 0, QUEUE_CTYPE, EMPTY_ETAG, false);
     }
     free(name);
     return rc;
@@ -80,7 +80,7 @@ int expirer_queue_remove(struct cluster *c, struct db_pool *db, int64_t delete_a
 
     bucket_name(delete_at, bucket);
     locate_queue(c, bucket, &cpl, &apl);
-    rc = db_object_delete(db, &cpl, &apl, bucket, name, ts);
+    rc = db_object_delete(db, &cpl, &apl, bucket, name, ts, false);
     free(name);
     return rc == -ENOENT ? 0 : rc;
 }
@@ -198,7 +198,7 @@ static int expire_object(struct cluster *c, struct db_pool *db, int64_t at, cons
         return rc;
     if (expire) {
         char *name = xasprintf("/%s/%s/%s", account, container, object);
-        rc = object_delete(&pl, name, ts);
+        rc = object_delete(&pl, name, ts, NULL);
         free(name);
         if (rc != 0)
             return rc;
@@ -208,7 +208,7 @@ static int expire_object(struct cluster *c, struct db_pool *db, int64_t at, cons
          * expiry's, so a newer row (a later PUT) is left alone. */
         cluster_locate(c, ITEM_CONTAINER, account, container, NULL, &cpl);
         cluster_locate(c, ITEM_ACCOUNT, account, NULL, NULL, &apl);
-        int lrc = db_object_delete(db, &cpl, &apl, container, object, ts);
+        int lrc = db_object_delete(db, &cpl, &apl, container, object, ts, false);
         if (lrc != 0 && lrc != -ENOENT)
             return lrc;
     }
@@ -237,7 +237,7 @@ static void handle_entry(struct cluster *c, struct db_pool *db, const char *buck
         }
         struct placement cpl, apl;
         locate_queue(c, bucket, &cpl, &apl);
-        rc = db_object_delete(db, &cpl, &apl, bucket, entry, ts_now());
+        rc = db_object_delete(db, &cpl, &apl, bucket, entry, ts_now(), false);
         if (rc != 0 && rc != -ENOENT)
             log_warn("msg=\"cannot remove expirer entry\" entry=%s err=\"%s\"", entry,
                      err_str(rc));

@@ -22,6 +22,7 @@
 #include "../replication/replicator.h"
 #include "../replication/health.h"
 #include "../storage/io.h"
+#include "../storage/journal.h"
 #include "../storage/meta.h"
 #include "../storage/object.h"
 #include "../storage/pending.h"
@@ -365,6 +366,15 @@ static int serve(struct config *cfg, struct options *opts)
     for (size_t i = 0; i < ndg && i < ARRAY_SIZE(dgs); i++)
         dgs[i] = cluster_dg(srv.cluster, i);
     srv.pending = pending_new(dgs, MIN(ndg, ARRAY_SIZE(dgs)));
+    /* Before anything reads the disk groups: replaying the journals may
+     * rewrite files and relists their names. Serving without it could
+     * hide acknowledged writes, so a failure stops the start. */
+    if (cfg->journal && cfg->fsync &&
+        journals_open(&srv.journals, dgs, MIN(ndg, ARRAY_SIZE(dgs)), cfg->journal_checkpoint_ms,
+                      recover_listing_name, &srv) != 0) {
+        fprintf(stderr, "swiftlet: cannot replay the journals (see the log)\n");
+        goto out;
+    }
     if (recover_listings(&srv) != 0)
         log_warn("msg=\"listing recovery incomplete\"");
     srv.metrics = metrics_new();
@@ -417,6 +427,7 @@ out:
     pending_free(srv.pending);
     auth_free(srv.auth);
     db_pool_free(srv.db);
+    journals_close(srv.journals);
     cluster_free(srv.cluster);
     if (tmp_dir) {
         nftw(tmp_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

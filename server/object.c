@@ -571,13 +571,17 @@ static enum step post_work(struct request *r)
         rc = -ENOENT;
     if (rc == 0)
         slo_post_keep(&m.headers, &st->headers, st->content_type);
-    struct pending_note note = {NULL, 0};
+    struct pending_note note = {.log = NULL};
     /* Only a new type changes the listing, and only X-Delete-At the queue. */
     if (rc == 0 && (st->content_type || objops_delete_at(&st->headers)))
         pending_note(r->srv->pending, &st->pl, st->ts, r->account, r->container, r->object,
                      &note);
-    if (rc == 0)
-        rc = object_post(&st->pl, st->ts, st->content_type, &st->headers);
+    bool journaled = false;
+    if (rc == 0) {
+        char *name = xasprintf("/%s/%s/%s", r->account, r->container, r->object);
+        rc = object_post(&st->pl, name, st->ts, st->content_type, &st->headers, &journaled);
+        free(name);
+    }
     if (rc == 0 && st->content_type) {
         /* the listing shows the new type (Swift's fast-POST does too) */
         struct placement cpl, apl;
@@ -585,7 +589,7 @@ static enum step post_work(struct request *r)
         cluster_locate(r->srv->cluster, ITEM_ACCOUNT, r->account, NULL, NULL, &apl);
         const char *ov = kv_get(&st->headers, OBJOPS_OVERRIDE_CTYPE);
         rc = db_object_put(r->srv->db, &cpl, &apl, r->container, r->object, st->ts, m.size,
-                           ov ? ov : st->content_type, objops_listed_etag(&m));
+                           ov ? ov : st->content_type, objops_listed_etag(&m), journaled);
     }
     if (rc == 0)
         rc = objops_queue_expiry(r->srv, r->account, r->container, r->object,

@@ -75,6 +75,7 @@ int objops_delete(struct server *srv, const char *account, const char *container
     struct object_meta m;
     struct pending_note note;
     int64_t ts = ts_now();
+    bool journaled = false;
     char *name;
     int rc;
 
@@ -85,12 +86,12 @@ int objops_delete(struct server *srv, const char *account, const char *container
     locate(srv, ITEM_OBJECT, account, container, object, &pl);
     pending_note(srv->pending, &pl, ts, account, container, object, &note);
     name = xasprintf("/%s/%s/%s", account, container, object);
-    rc = object_delete(&pl, name, ts);
+    rc = object_delete(&pl, name, ts, &journaled);
     free(name);
     if (rc == 0) {
         locate(srv, ITEM_CONTAINER, account, container, NULL, &cpl);
         locate(srv, ITEM_ACCOUNT, account, NULL, NULL, &apl);
-        rc = db_object_delete(srv->db, &cpl, &apl, container, object, ts);
+        rc = db_object_delete(srv->db, &cpl, &apl, container, object, ts, journaled);
         if (rc == -ENOENT)
             rc = 0;   /* the container went away: nothing left to list */
     }
@@ -133,16 +134,17 @@ int objops_commit_writer(struct server *srv, const struct placement *pl, const c
     struct placement cpl, apl;
     struct pending_note note;
     int64_t delete_at = objops_delete_at(&meta->headers);
+    bool journaled = false;
     int rc;
 
     /* Noted before the files get their names, cleared once listed. */
     pending_note(srv->pending, pl, ts, account, container, object, &note);
-    rc = object_writer_commit(w, meta, expect_etag);
+    rc = object_writer_commit(w, meta, expect_etag, &journaled);
     if (rc == 0) {
         locate(srv, ITEM_CONTAINER, account, container, NULL, &cpl);
         locate(srv, ITEM_ACCOUNT, account, NULL, NULL, &apl);
         rc = db_object_put(srv->db, &cpl, &apl, container, object, ts, meta->size,
-                           objops_listed_ctype(meta), objops_listed_etag(meta));
+                           objops_listed_ctype(meta), objops_listed_etag(meta), journaled);
     }
     /* A PUT does not look up what it replaces (old_at 0): the expirer
      * drops an entry whose object no longer carries its time. */

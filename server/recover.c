@@ -2,6 +2,7 @@
  * for the notes a previous run left in the pending logs (storage/pending.h). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../common/kv.h"
 #include "../common/log.h"
@@ -14,9 +15,8 @@
 /* Make the listing row (and the expirer queue entry) of one noted object
  * match what its replicas hold now: the newest version, a tombstone, or
  * (nothing written) no change. */
-static int recover_one(const struct pending_update *u, void *arg)
+static int recover_one_as(const struct pending_update *u, struct server *srv, bool relaxed)
 {
-    struct server *srv = arg;
     struct placement pl, cpl, apl;
     struct object_meta m;
 
@@ -28,7 +28,7 @@ static int recover_one(const struct pending_update *u, void *arg)
         /* A POST that changed the content type is listed at its own time. */
         int64_t ts = m.meta_timestamp == u->ts ? u->ts : m.timestamp;
         rc = db_object_put(srv->db, &cpl, &apl, u->container, u->object, ts, m.size,
-                           objops_listed_ctype(&m), objops_listed_etag(&m));
+                           objops_listed_ctype(&m), objops_listed_etag(&m), relaxed);
         /* ...and an X-Delete-At it carries is in the expirer's queue. */
         const char *at_s = kv_get(&m.headers, "X-Delete-At");
         long long at = at_s ? strtoll(at_s, NULL, 10) : 0;
@@ -36,7 +36,8 @@ static int recover_one(const struct pending_update *u, void *arg)
             rc = expirer_queue_add(srv->cluster, srv->db, at, u->account, u->container,
                                    u->object, m.meta_timestamp);
     } else if (rc == ERR_DELETED) {
-        rc = db_object_delete(srv->db, &cpl, &apl, u->container, u->object, m.timestamp);
+        rc = db_object_delete(srv->db, &cpl, &apl, u->container, u->object, m.timestamp,
+                              relaxed);
     }
     object_meta_release(&m);
     if (rc == -ENOENT)
@@ -45,6 +46,28 @@ static int recover_one(const struct pending_update *u, void *arg)
         log_warn("msg=\"cannot recover listing row\" account=%s container=%s err=\"%s\"",
                  u->account, u->container, err_str(rc));
     return rc;
+}
+
+static int recover_one(const struct pending_update *u, void *arg)
+{
+    return recover_one_as(u, arg, false);
+}
+
+void recover_listing_name(const char *name, size_t len, void *arg)
+{
+    char *s = xstrndup(name, len);
+    char *acc = s + (*s == '/'), *con = strchr(acc, '/'), *obj = con ? strchr(con + 1, '/') : NULL;
+
+    if (obj && con > acc && obj > con + 1 && obj[1]) {
+        *con++ = '\0';
+        *obj++ = '\0';
+        /* ts 0: the time of what the replicas hold decides */
+        struct pending_update u = {.ts = 0, .account = acc, .container = con, .object = obj};
+        (void)recover_one_as(&u, arg, true);   /* journals_open syncs after */
+    } else {
+        log_warn("msg=\"journal record with a bad object name skipped\"");
+    }
+    free(s);
 }
 
 int recover_listings(struct server *srv)

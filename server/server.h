@@ -24,6 +24,7 @@ struct server {
     struct auth *auth;
     struct metrics *metrics;
     struct pending *pending;    /* listing updates in flight (storage/pending.h) */
+    struct journals *journals;  /* small-write journals (storage/journal.h), or NULL */
     struct ratelimit *ratelimit;    /* write throttling (server/ratelimit.h); NULL: off */
     char *storage_url_base;     /* "http://127.0.0.1:8080" as clients reach us */
     uint64_t started_ns;        /* mono_ns() at start */

@@ -36,6 +36,7 @@ struct disk_group {
     _Atomic uint64_t errors;
     _Atomic int last_error;
     _Atomic int64_t last_error_at;
+    struct journal *journal;    /* set before serving, or never */
 };
 
 static const char *const subdirs[] = {"objects", "containers", "accounts", "tmp", "quarantined"};
@@ -452,4 +453,14 @@ char *placement_dir(const struct placement *pl, const struct disk_group *dg)
 
     return xasprintf("%s/%s/%" PRIu32 "/%s/%s", dg->path, top[pl->kind], pl->part,
                      pl->hash_hex + 29, pl->hash_hex);
+}
+
+struct journal *dg_journal(const struct disk_group *dg)
+{
+    return dg->journal;
+}
+
+void dg_set_journal(struct disk_group *dg, struct journal *j)
+{
+    dg->journal = j;
 }

@@ -46,6 +46,12 @@ int dg_read_cluster(const char *path, char out[33]) WUR;
 int dg_read_identity(const char *path, uint32_t *id, char cluster[33]) WUR;
 
 const char *dg_path(const struct disk_group *dg);
+/* The small-write journal (journal.h) this process owns on dg, or NULL:
+ * writes then sync each file. Set once, before any thread writes; the
+ * journal is the setter's to close. */
+struct journal;
+struct journal *dg_journal(const struct disk_group *dg);
+void dg_set_journal(struct disk_group *dg, struct journal *j);
 uint32_t dg_id(const struct disk_group *dg);
 enum dg_state dg_state(const struct disk_group *dg);
 const char *dg_state_name(enum dg_state s);      /* "ok", "error", "full", ... */

@@ -159,6 +159,7 @@ struct db_handle {
     sqlite3 *db;                  /* NULL until opened (or when opening failed) */
     sqlite3_stmt *stmt[ST_COUNT]; /* prepared on first use, kept until close */
     pthread_mutex_t lock;         /* held by the one thread using db */
+    bool relaxed;                 /* synchronous = NORMAL set for relaxed batches */
     /* Guarded by the pool lock: */
     unsigned refs; /* threads holding or waiting for the handle */
     bool linked;   /* in the table and the LRU list */
@@ -508,6 +509,7 @@ static int handle_open(struct db_pool *p, struct db_handle *h, const char *dir, 
     rc = meta_exec_sql(db, "PRAGMA journal_mode = WAL");
     if (rc == 0)
         rc = meta_exec_sql(db, p->sync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+    h->relaxed = false;
     /* SQLite's default page cache is 2 MiB per handle; with up to db_cache
      * handles open that is gigabytes. 512 KiB still holds the index pages a
      * 10,000-entry listing walks. */
@@ -1035,7 +1037,19 @@ int meta_batch_run(struct db_pool *p, const struct placement *pl, struct disk_gr
     bool opened = rc == 0;
 
     if (opened) {
-        rc = st_exec(h, ST_BEGIN_IMMEDIATE);
+        /* A batch of relaxed writes only (meta.h) commits without a WAL
+         * sync; any other write in it needs the sync, for all of them. */
+        bool relaxed = p->sync;
+        for (struct commit_op *op = ops; op && relaxed; op = op->next)
+            relaxed = op->req->relaxed;
+        if (relaxed != h->relaxed && p->sync) {
+            rc = meta_exec_sql(h->db, relaxed ? "PRAGMA synchronous = NORMAL"
+                                              : "PRAGMA synchronous = FULL");
+            if (rc == 0)
+                h->relaxed = relaxed;
+        }
+        if (rc == 0)
+            rc = st_exec(h, ST_BEGIN_IMMEDIATE);
         for (struct commit_op *op = ops; op && rc == 0; op = op->next)
             rc = batch_op(h, op);
         if (rc == 0)
@@ -1707,6 +1721,7 @@ struct object_change {
     uint64_t size;
     const char *content_type, *etag;
     bool deleted;
+    bool relaxed;   /* db_object_put's */
 };
 
 /* One replica's view of the change: the container's names are read from its
@@ -1835,6 +1850,7 @@ static int object_change(struct db_pool *p, const struct placement *pl,
     commit_req_init(&q->r, pl, dg, n, object_apply);
     q->r.committed = object_committed;
     q->r.destroy = object_req_destroy;
+    q->r.relaxed = c->relaxed;
     q->pl_account = *pl_account;
     q->c = *c;
     q->c.name = xstrdup(c->name);
@@ -1849,10 +1865,14 @@ static int object_change(struct db_pool *p, const struct placement *pl,
 
 int db_object_put(struct db_pool *p, const struct placement *pl, const struct placement *pl_account,
                   const char *container, const char *name, int64_t ts, uint64_t size,
-                  const char *content_type, const char *etag)
+                  const char *content_type, const char *etag, bool relaxed)
 {
-    struct object_change c = {
-        .name = name, .ts = ts, .size = size, .content_type = content_type, .etag = etag};
+    struct object_change c = {.name = name,
+                              .ts = ts,
+                              .size = size,
+                              .content_type = content_type,
+                              .etag = etag,
+                              .relaxed = relaxed};
 
     (void)container; /* the container DB knows its own name */
     return object_change(p, pl, pl_account, &c);
@@ -1860,9 +1880,9 @@ int db_object_put(struct db_pool *p, const struct placement *pl, const struct pl
 
 int db_object_delete(struct db_pool *p, const struct placement *pl,
                      const struct placement *pl_account, const char *container, const char *name,
-                     int64_t ts)
+                     int64_t ts, bool relaxed)
 {
-    struct object_change c = {.name = name, .ts = ts, .deleted = true};
+    struct object_change c = {.name = name, .ts = ts, .deleted = true, .relaxed = relaxed};
 
     (void)container; /* the container DB knows its own name */
     return object_change(p, pl, pl_account, &c);

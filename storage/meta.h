@@ -119,14 +119,20 @@ int db_container_delete(struct db_pool *p, const struct placement *pl,
  * ERR_QUORUM. The replicas are written in parallel and concurrent writes to
  * one container share a commit; it returns once every replica committed, or
  * once a quorum did and the last is still not done a second later (that one
- * still completes in the background). */
+ * still completes in the background).
+ *
+ * relaxed: the object's write went through the journals (journal.h), whose
+ * replay relists the name after a power cut, so the row's commit need not
+ * sync the WAL; the journal checkpoint syncs it. A commit shared with
+ * any other write syncs, as before. */
 int db_object_put(struct db_pool *p, const struct placement *pl,
                   const struct placement *pl_account, const char *container, const char *name,
-                  int64_t ts, uint64_t size, const char *content_type, const char *etag) WUR;
+                  int64_t ts, uint64_t size, const char *content_type, const char *etag,
+                  bool relaxed) WUR;
 /* Mark the row deleted at ts (a tombstone row, newest wins). */
 int db_object_delete(struct db_pool *p, const struct placement *pl,
                      const struct placement *pl_account, const char *container, const char *name,
-                     int64_t ts) WUR;
+                     int64_t ts, bool relaxed) WUR;
 
 /* Write the stats of dirty containers into their account DBs; account NULL
  * flushes all, else only that account's. 0 or the first error. */

@@ -95,6 +95,7 @@ void commit_req_init(struct commit_req *r, const struct placement *pl, struct di
     r->refs = (unsigned)n + 1;
     r->n_ops = n;
     r->n_done = r->n_ok = 0;
+    r->relaxed = false;
     r->pl = *pl;
     for (size_t i = 0; i < n; i++) {
         r->dg[i] = dg[i];

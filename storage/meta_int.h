@@ -56,6 +56,7 @@ struct commit_req {
     struct placement pl; /* names the DB; op[i] goes to dg[i] */
     struct disk_group *dg[REPLICAS];
     struct commit_op op[REPLICAS];
+    bool relaxed; /* may commit without a WAL sync (db_object_put) */
     /* Called by the writer thread after op committed, before the
      * submitter is told (NULL: nothing to do). */
     void (*committed)(struct db_pool *p, struct commit_req *r, struct commit_op *op);

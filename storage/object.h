@@ -64,13 +64,18 @@ uint64_t object_writer_size(const struct object_writer *w);
 
 /* Finish: check expect_etag (lower-case hex, may be NULL) against the body's
  * MD5 (ERR_ETAG, nothing is stored), write the metadata trailer, fdatasync
- * all replicas in parallel, rename into place, fsync the directories.
- * meta supplies content_type and headers; commit fills in name, timestamp,
- * size, etag and crc32c. 0 when at least QUORUM replicas are durable, else
- * ERR_QUORUM (and what was renamed stays: newer-wins makes it harmless).
- * The writer is freed in every case. */
+ * all replicas in parallel, rename into place, fsync the directories (or,
+ * for a small file, one synced journal record per replica instead: see
+ * journal.h). meta supplies content_type and headers; commit fills in name,
+ * timestamp, size, etag and crc32c. 0 when at least QUORUM replicas are
+ * durable, else ERR_QUORUM (and what was renamed stays: newer-wins makes
+ * it harmless). The writer is freed in every case.
+ *
+ * These writes set *journaled (when not NULL) to whether the journals made
+ * the files durable: the write's listing rows may then be committed
+ * relaxed (meta.h), since a replay relists the name. */
 int object_writer_commit(struct object_writer *w, struct object_meta *meta,
-                         const char *expect_etag) WUR;
+                         const char *expect_etag, bool *journaled) WUR;
 /* Give up: remove the temp files and free the writer. NULL is a no-op. */
 void object_writer_abort(struct object_writer *w);
 
@@ -127,13 +132,15 @@ enum object_file parse_object_file_name(const char *name, int64_t *ts);
 
 /* ---- deleting and metadata updates ---- */
 
-/* Write a tombstone at ts on the usable replicas; 0 or ERR_QUORUM. */
-int object_delete(const struct placement *pl, const char *name, int64_t ts) WUR;
-/* Write a .meta at ts that replaces the stored headers (and the content
- * type when content_type is not NULL). 0, -ENOENT/ERR_DELETED when there is
- * no object, ERR_QUORUM. */
-int object_post(const struct placement *pl, int64_t ts, const char *content_type,
-                const struct kv_list *headers) WUR;
+/* Write a tombstone at ts on the usable replicas of name
+ * ("/account/container/object"); 0 or ERR_QUORUM. */
+int object_delete(const struct placement *pl, const char *name, int64_t ts,
+                  bool *journaled) WUR;
+/* Write a .meta at ts for name that replaces the stored headers (and the
+ * content type when content_type is not NULL). 0, -ENOENT/ERR_DELETED when
+ * there is no object, ERR_QUORUM. */
+int object_post(const struct placement *pl, const char *name, int64_t ts,
+                const char *content_type, const struct kv_list *headers, bool *journaled) WUR;
 
 /* Remove every file in <dg>/tmp (at start, when no upload can be running). */
 void object_clean_tmp(struct disk_group *dg);

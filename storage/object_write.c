@@ -21,7 +21,14 @@
  * counts as durable only once round 2 has synced its entry and every
  * directory above it that was new; the superseded files are removed only
  * after that. A tombstone is empty, so it has no round 1: the new file and
- * the directories are synced in the same round. */
+ * the directories are synced in the same round.
+ *
+ * Where this process owns a journal on every replica's disk group
+ * (journal.h), a file of at most JOURNAL_CONTENT_MAX bytes takes neither
+ * round: its whole content is appended to each replica's journal, synced
+ * there in a group commit with other writes, and only then is the file
+ * named. The name and the directories reach the disk at the journal's next
+ * checkpoint, and until then the journal can rewrite the file. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +43,7 @@
 #include "../common/log.h"
 #include "fresh.h"
 #include "io.h"
+#include "journal.h"
 #include "object_int.h"
 
 /* Directories a commit may create above a file: hash, suffix, partition and
@@ -90,7 +98,7 @@ static char *tmp_path(const struct disk_group *dg, const char *hash_hex, int64_t
 static int open_tmp(struct disk_group *dg, const char *hash_hex, int64_t ts, char **path_out)
 {
     char *path = tmp_path(dg, hash_hex, ts);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 
     if (fd < 0) {
         int rc = -errno;
@@ -296,18 +304,62 @@ static void mark_missed(const struct placement *pl, const struct install *ins, s
     }
 }
 
-/* Round 2 and the cleanup for n prepared replicas of pl; the number
- * durable. */
+/* Round 2 (unless the journal made the files durable) and the cleanup for
+ * n prepared replicas of pl; the number durable. */
 static size_t install_all(const struct placement *pl, struct install *ins, size_t n,
-                          const char *fname)
+                          const char *fname, bool journaled)
 {
     size_t ok = 0;
 
-    install_sync(ins, n);
+    if (!journaled)
+        install_sync(ins, n);
     for (size_t i = 0; i < n; i++)
         ok += install_finish(&ins[i], fname) == 0;
     mark_missed(pl, ins, n);
     return ok;
+}
+
+/* ---- the journal ---- */
+
+/* Can the n replicas of ins skip the sync rounds for a file of len bytes?
+ * Only when every one has a journal: one synced record covers no more than
+ * its own disk group. */
+static bool journal_fits(const struct install *ins, size_t n, size_t len)
+{
+    if (len > JOURNAL_CONTENT_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!dg_journal(ins[i].dg))
+            return false;
+    return true;
+}
+
+/* Append fname's content (data, len bytes) to the journal of every replica
+ * still on its way, all together; a replica whose record fails fails. The
+ * caller holds the checkpoint (journal_hold) until the files are named: a
+ * checkpoint that synced before the name existed must not drop the record. */
+static void journal_records(struct install *ins, size_t n, const char *fname, const char *name,
+                            const void *data, size_t len)
+{
+    struct journal_append a[REPLICAS];
+    char *path[REPLICAS];
+    size_t k = 0, owner[REPLICAS];
+
+    for (size_t i = 0; i < n && i < REPLICAS; i++) {
+        if (ins[i].rc < 0)
+            continue;
+        /* in->dir is "<dg>/objects/...": the record names it from "objects" */
+        path[k] = xasprintf("%s/%s", ins[i].dir + strlen(dg_path(ins[i].dg)) + 1, fname);
+        a[k] = (struct journal_append){.j = dg_journal(ins[i].dg), .path = path[k],
+                                       .name = name, .data = data, .len = len};
+        owner[k++] = i;
+    }
+    journal_append_wait(a, k);
+    for (size_t i = 0; i < k; i++) {
+        if (a[i].rc < 0)
+            ins[owner[i]].rc = a[i].rc;
+        free(path[i]);
+    }
 }
 
 /* ---- writing ---- */
@@ -344,10 +396,11 @@ static void note_failures(struct object_writer *w)
 
 /* Open replica w->n's body on in's disk group: an unnamed file in the hash
  * directory, or where the filesystem has none, a temp file in <dg>/tmp.
- * The fd, or -errno. */
+ * Opened for reading too: a journaled commit reads the file back. The fd,
+ * or -errno. */
 static int body_open(struct object_writer *w, struct install *in)
 {
-    int fd = openat(in->dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    int fd = openat(in->dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
 
     if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
         return fd >= 0 ? fd : -errno;
@@ -388,13 +441,31 @@ static struct object_writer *writer_new(const struct placement *pl, int64_t ts)
 }
 
 /* Both rounds for what was written: sync the bodies, name the healthy ones
- * fname, sync the directories. The number of replicas durable. */
-static size_t writer_install(struct object_writer *w, const char *fname)
+ * fname, sync the directories; or for a small file, journal it and name it.
+ * The number of replicas durable; *journaled tells which way. */
+static size_t writer_install(struct object_writer *w, const char *fname, bool *journaled)
 {
     struct install ins[REPLICAS];
-    size_t n = 0;
+    size_t n = 0, len = fanout_offset(w->fo);
+    void *content = NULL;
 
-    (void)fanout_sync(w->fo);
+    note_failures(w);
+    if (journal_fits(w->in, w->n, len)) {
+        /* The record carries the file as written: read it back from the
+         * page cache of a healthy replica. */
+        for (size_t i = 0; i < w->n && !content; i++) {
+            if (fanout_result(w->fo, i) != 0)
+                continue;
+            content = xmalloc(len ? len : 1);
+            if (pread_full(w->fd[i], content, len, 0) < 0) {
+                free(content);
+                content = NULL;
+                break;      /* the sync rounds will report it */
+            }
+        }
+    }
+    if (!content)
+        (void)fanout_sync(w->fo);
     note_failures(w);
     for (size_t i = 0; i < w->n; i++) {
         if (fanout_result(w->fo, i) != 0)
@@ -410,14 +481,24 @@ static size_t writer_install(struct object_writer *w, const char *fname)
             ins[n].body_fd = w->fd[i];
         }
         w->fd[i] = -1;
-        if (install_place(&ins[n], fname) == 0 && w->tmp[i]) {
+        n++;
+    }
+    uint64_t hold = journal_hold();
+    if (content)
+        journal_records(ins, n, fname, w->name, content, len);
+    free(content);
+    *journaled = content != NULL;
+    for (size_t i = 0, k = 0; i < w->n; i++) {
+        if (fanout_result(w->fo, i) != 0)
+            continue;
+        if (install_place(&ins[k], fname) == 0 && w->tmp[i]) {
             free(w->tmp[i]);    /* renamed: nothing left to remove */
             w->tmp[i] = NULL;
         }
-        ins[n].tmp = NULL;
-        n++;
+        ins[k++].tmp = NULL;
     }
-    return install_all(&w->pl, ins, n, fname);
+    journal_release(hold);
+    return install_all(&w->pl, ins, n, fname, *journaled);
 }
 
 int object_writer_open(struct object_writer **out, const struct placement *pl, const char *name,
@@ -485,8 +566,10 @@ static void write_footer(struct object_writer *w, const struct object_meta *m)
 }
 
 int object_writer_commit(struct object_writer *w, struct object_meta *meta,
-                         const char *expect_etag)
+                         const char *expect_etag, bool *journaled)
 {
+    bool j = false;
+
     char etag[33], fname[FILE_NAME_MAX];
     uint8_t d[16];
     size_t durable;
@@ -500,21 +583,23 @@ int object_writer_commit(struct object_writer *w, struct object_meta *meta,
     meta_fill(w, meta, etag);
     write_footer(w, meta);
     file_name(w->ts, ".data", fname);
-    durable = writer_install(w, fname);
+    durable = writer_install(w, fname, &j);
     writer_free(w);
+    if (journaled)
+        *journaled = j;
     return durable >= QUORUM ? 0 : ERR_QUORUM;
 }
 
 /* ---- deleting and metadata updates ---- */
 
-int object_delete(const struct placement *pl, const char *name, int64_t ts)
+int object_delete(const struct placement *pl, const char *name, int64_t ts, bool *journaled_out)
 {
     struct install ins[REPLICAS];
     struct item_dirs dirs;
     char fname[FILE_NAME_MAX];
     size_t n = 0, ok;
+    bool journaled;
 
-    (void)name;     /* the tombstone is empty: the directory names the item */
     file_name(ts, ".ts", fname);
     item_dirs_init(&dirs, pl);
     /* A disk group that fails here is marked unusable and the next handoff
@@ -523,19 +608,38 @@ int object_delete(const struct placement *pl, const char *name, int64_t ts)
         if (!dg_usable(pl->dg[i]))
             continue;
         install_init(&ins[n], pl->dg[i]);
-        if (install_open_dir(&ins[n], &dirs) == 0 && install_place(&ins[n], fname) == 0)
+        if (install_open_dir(&ins[n], &dirs) == 0 &&
+            (dg_journal(pl->dg[i]) || install_place(&ins[n], fname) == 0))
             n++;
         else
             (void)install_finish(&ins[n], fname);
     }
     item_dirs_release(&dirs);
-    ok = install_all(pl, ins, n, fname);
+    /* With journals the tombstones are named only once their records are
+     * synced (a failure there fails the replica, without a handoff). */
+    journaled = journal_fits(ins, n, 0);
+    if (journaled) {
+        uint64_t hold = journal_hold();
+        journal_records(ins, n, fname, name, "", 0);
+        for (size_t i = 0; i < n; i++)
+            (void)install_place(&ins[i], fname);
+        journal_release(hold);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (ins[i].file_fd < 0 && ins[i].rc == 0)
+                (void)install_place(&ins[i], fname);
+    }
+    ok = install_all(pl, ins, n, fname, journaled);
+    if (journaled_out)
+        *journaled_out = journaled;
     return ok >= QUORUM ? 0 : ERR_QUORUM;
 }
 
-int object_post(const struct placement *pl, int64_t ts, const char *content_type,
-                const struct kv_list *headers)
+int object_post(const struct placement *pl, const char *name, int64_t ts,
+                const char *content_type, const struct kv_list *headers, bool *journaled)
 {
+    bool j = false;
+
     struct object_writer *w;
     struct object_meta m;
     char fname[FILE_NAME_MAX];
@@ -555,12 +659,15 @@ int object_post(const struct placement *pl, int64_t ts, const char *content_type
         free(json);
         return ERR_QUORUM;
     }
+    w->name = xstrdup(name);
     (void)fanout_write(w->fo, json, strlen(json));
     note_failures(w);
     free(json);
     file_name(ts, ".meta", fname);
-    ok = writer_install(w, fname);
+    ok = writer_install(w, fname, &j);
     writer_free(w);
+    if (journaled)
+        *journaled = j;
     return ok >= QUORUM ? 0 : ERR_QUORUM;
 }
 

@@ -16,6 +16,7 @@
 #include "../common/hash.h"
 #include "../common/log.h"
 #include "../common/timefmt.h"
+#include "journal.h"
 #include "pending.h"
 
 /* Uncleared notes of one generation of one log. */
@@ -267,6 +268,8 @@ void pending_note(struct pending *p, const struct placement *pl, int64_t ts, con
     int rc = 0;
 
     note->log = NULL;
+    note->hold = journal_hold();
+    note->held = true;
     line[len++] = '\n';     /* replaces the NUL; the length says where it ends */
     if (!l) {
         free(line);
@@ -296,6 +299,9 @@ void pending_clear(struct pending_note *note)
 {
     struct pending_log *l = note->log;
 
+    if (note->held)
+        journal_release(note->hold);
+    note->held = false;
     if (!l)
         return;
     pthread_mutex_lock(&l->lock);

@@ -22,6 +22,7 @@
  * were committed (and synced) before the answer. Thread-safe. */
 #ifndef SWIFTLET_STORAGE_PENDING_H
 #define SWIFTLET_STORAGE_PENDING_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,10 +40,14 @@ struct pending *pending_new(struct disk_group *const *dgs, size_t n);
  * stop leaves nothing to replay). NULL is a no-op. */
 void pending_free(struct pending *p);
 
-/* A note in flight; pending_clear releases it. */
+/* A note in flight; pending_clear releases it. It also holds the journal
+ * checkpoint (journal_hold): the write's journal records stay until its
+ * listing rows are in. */
 struct pending_note {
     struct pending_log *log;    /* NULL when nothing was written */
     uint64_t gen;
+    uint64_t hold;
+    bool held;                  /* hold is taken (pending_note was called) */
 };
 
 /* Note the write at ts of /account/container/object on the first usable

@@ -75,7 +75,7 @@ static void put(struct placement *pl, const char *obj, size_t n, unsigned seed)
     assert_int_equal(object_writer_open(&w, pl, "/AUTH_test/c/o", ts_now()), 0);
     assert_int_equal(object_writer_write(w, body, n), 0);
     object_meta_init(&m);
-    assert_int_equal(object_writer_commit(w, &m, NULL), 0);
+    assert_int_equal(object_writer_commit(w, &m, NULL, NULL), 0);
     object_meta_release(&m);
     free(body);
 }
@@ -257,7 +257,7 @@ static void test_bad_meta(void **state)
 
     put(&pl, "posted", 10, 4);
     kv_add(&h, "X-Object-Meta-A", "b");
-    assert_int_equal(object_post(&pl, ts_now(), NULL, &h), 0);
+    assert_int_equal(object_post(&pl, "/AUTH_test/c/o", ts_now(), NULL, &h, NULL), 0);
     kv_release(&h);
     char *path = file_of(&pl, 2, ".meta");
     assert_int_equal(truncate(path, 5), 0);

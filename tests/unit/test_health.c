@@ -235,7 +235,7 @@ static void test_write_never_remakes_objects_dir(void **state)
     pl.n_primary = REPLICAS;
     objects = xasprintf("%s/objects", dg_path(d[0]));
     assert_int_equal(rmdir(objects), 0);
-    assert_int_equal(object_delete(&pl, "/AUTH_test/c/o", ts_now()), 0);
+    assert_int_equal(object_delete(&pl, "/AUTH_test/c/o", ts_now(), NULL), 0);
     assert_int_equal(access(objects, F_OK), -1);
     object_meta_init(&m);
     assert_int_equal(object_stat(&m, &pl), ERR_DELETED);    /* on the 3 others */

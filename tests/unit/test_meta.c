@@ -128,7 +128,7 @@ static void put_object(struct fx *f, const struct placement *pl, const char *nam
                        uint64_t size)
 {
     assert_int_equal(db_object_put(f->pool, pl, &f->pla, "c", name, ts, size, "text/plain",
-                                   "d41d8cd98f00b204e9800998ecf8427e"),
+                                   "d41d8cd98f00b204e9800998ecf8427e", false),
                      0);
 }
 
@@ -320,10 +320,10 @@ static void test_object_rows(void **state)
     for (size_t i = 0; i < ARRAY_SIZE(steps); i++) {
         const struct obj_step *s = &steps[i];
         if (s->del)
-            rc = db_object_delete(f->pool, &pl, &f->pla, "c", s->name, s->ts);
+            rc = db_object_delete(f->pool, &pl, &f->pla, "c", s->name, s->ts, false);
         else
             rc = db_object_put(f->pool, &pl, &f->pla, "c", s->name, s->ts, s->size, "text/plain",
-                               "etag");
+                               "etag", false);
         assert_int_equal(rc, 0);
         assert_int_equal(db_container_stat(f->pool, &pl, &st), 0);
         assert_int_equal(st.object_count, s->want_count);
@@ -341,7 +341,7 @@ static void test_object_rows(void **state)
 
     struct placement missing;
     place_c(f, &missing, "nope");
-    assert_int_equal(db_object_put(f->pool, &missing, &f->pla, "nope", "x", 1, 1, "a/b", "e"),
+    assert_int_equal(db_object_put(f->pool, &missing, &f->pla, "nope", "x", 1, 1, "a/b", "e", false),
                      -ENOENT);
 }
 
@@ -353,11 +353,11 @@ static void test_delete_not_empty(void **state)
     make_container(f, &pl, "c", 1);
     put_object(f, &pl, "o", 2, 4);
     assert_int_equal(db_container_delete(f->pool, &pl, &f->pla, "c", 3), -ENOTEMPTY);
-    assert_int_equal(db_object_delete(f->pool, &pl, &f->pla, "c", "o", 4), 0);
+    assert_int_equal(db_object_delete(f->pool, &pl, &f->pla, "c", "o", 4, false), 0);
     assert_int_equal(db_container_delete(f->pool, &pl, &f->pla, "c", 5), 0);
     assert_int_equal(db_container_delete(f->pool, &pl, &f->pla, "c", 6), -ENOENT);
     /* Objects cannot be added to a deleted container. */
-    assert_int_equal(db_object_put(f->pool, &pl, &f->pla, "c", "p", 7, 1, "a/b", "e"), -ENOENT);
+    assert_int_equal(db_object_put(f->pool, &pl, &f->pla, "c", "p", 7, 1, "a/b", "e", false), -ENOENT);
     struct collect c = {.out = BUF_INIT};
     struct list_query q = {.limit = 10};
     assert_int_equal(db_container_list(f->pool, &pl, &q, collect_cb, &c), -ENOENT);
@@ -446,7 +446,7 @@ static void test_container_listing(void **state)
         put_object(f, &pl, list_names[i], 10 + (int64_t)i, 1);
     /* Tombstones are never listed. */
     put_object(f, &pl, "a/zz", 100, 1);
-    assert_int_equal(db_object_delete(f->pool, &pl, &f->pla, "c", "a/zz", 101), 0);
+    assert_int_equal(db_object_delete(f->pool, &pl, &f->pla, "c", "a/zz", 101, false), 0);
     run_list_cases(f, &pl, false);
 
     /* Subdirs are flagged; a callback can stop the listing. */
@@ -553,7 +553,7 @@ static void test_quorum(void **state)
     assert_int_equal(access(on_0, F_OK), -1);
     free(on_0);
     place(f, &pl3, "c", three, 3);
-    assert_int_equal(db_object_put(f->pool, &pl3, &f->pla, "c", "p", 4, 1, "a/b", "e"), ERR_QUORUM);
+    assert_int_equal(db_object_put(f->pool, &pl3, &f->pla, "c", "p", 4, 1, "a/b", "e", false), ERR_QUORUM);
     assert_int_equal(db_container_delete(f->pool, &pl3, &f->pla, "c", 5), ERR_QUORUM);
     /* Reads still work from the one usable replica. */
     assert_int_equal(db_container_stat(f->pool, &pl3, &st), 0);
@@ -731,7 +731,7 @@ static void test_rollup(void **state)
     buf_release(&c.out);
 
     /* Shrinking works too, and a flush with nothing dirty is a no-op. */
-    assert_int_equal(db_object_delete(f->pool, &c1, &f->pla, "c1", "x", 13), 0);
+    assert_int_equal(db_object_delete(f->pool, &c1, &f->pla, "c1", "x", 13, false), 0);
     assert_int_equal(db_rollup_flush(f->pool, NULL), 0);
     assert_int_equal(db_rollup_flush(f->pool, NULL), 0);
     assert_int_equal(db_account_stat(f->pool, &f->pla, &st), 0);
@@ -740,7 +740,7 @@ static void test_rollup(void **state)
     account_stat_release(&st);
 
     /* Deleting a container takes its (rolled up) counts off the account. */
-    assert_int_equal(db_object_delete(f->pool, &c2, &f->pla, "c2", "z", 14), 0);
+    assert_int_equal(db_object_delete(f->pool, &c2, &f->pla, "c2", "z", 14, false), 0);
     assert_int_equal(db_container_delete(f->pool, &c2, &f->pla, "c2", 15), 0);
     assert_int_equal(db_rollup_flush(f->pool, NULL), 0);
     assert_int_equal(db_account_stat(f->pool, &f->pla, &st), 0);
@@ -785,7 +785,7 @@ static void *put_thread(void *p)
     for (int i = 0; i < PUT_PER_THREAD; i++) {
         char name[32];
         snprintf(name, sizeof(name), "o-%d-%d", a->id, i);
-        if (db_object_put(a->f->pool, a->pl, &a->f->pla, "c", name, 10 + i, 2, "text/plain", "e") !=
+        if (db_object_put(a->f->pool, a->pl, &a->f->pla, "c", name, 10 + i, 2, "text/plain", "e", false) !=
             0)
             a->failed++;
         if (i % 8 == 0 && db_rollup_flush(a->f->pool, ACCOUNT) != 0)
@@ -904,13 +904,13 @@ static void *gc_thread(void *p)
         char name[32];
         snprintf(name, sizeof(name), "o-%02d-%02d", a->id, i);
         a->failed += db_object_put(pool, a->pl, pla, "c", name, 100 + i, (uint64_t)i + 1,
-                                   "text/plain", "e") != 0;
+                                   "text/plain", "e", false) != 0;
         if (i % 2 == 0)
             a->failed +=
-                db_object_put(pool, a->pl, pla, "c", name, 200 + i, 7, "text/plain", "e") != 0;
-        a->failed += db_object_put(pool, a->pl, pla, "c", name, 50, 1000, "text/plain", "e") != 0;
+                db_object_put(pool, a->pl, pla, "c", name, 200 + i, 7, "text/plain", "e", false) != 0;
+        a->failed += db_object_put(pool, a->pl, pla, "c", name, 50, 1000, "text/plain", "e", false) != 0;
         if (i % 4 == 3)
-            a->failed += db_object_delete(pool, a->pl, pla, "c", name, 300 + i) != 0;
+            a->failed += db_object_delete(pool, a->pl, pla, "c", name, 300 + i, false) != 0;
     }
     return NULL;
 }
@@ -981,7 +981,7 @@ static void *midway_thread(void *p)
         char name[32];
         snprintf(name, sizeof(name), "m-%02d-%02d", a->id, i);
         a->failed += db_object_put(a->f->pool, a->pl, &a->f->pla, "c", name, 10 + i, 3,
-                                   "text/plain", "e") != 0;
+                                   "text/plain", "e", false) != 0;
         __atomic_add_fetch(a->progress, 1, __ATOMIC_SEQ_CST);
     }
     return NULL;
@@ -1021,7 +1021,7 @@ static void test_group_commit_replica_lost(void **state)
     /* Then a second one: no quorum, and the answer comes (no hang). */
     dg_note_result(f->dg[2], -EIO);
     dg_note_result(f->dg[3], -EIO);
-    assert_int_equal(db_object_put(f->pool, &pl, &f->pla, "c", "late", 99, 1, "a/b", "e"),
+    assert_int_equal(db_object_put(f->pool, &pl, &f->pla, "c", "late", 99, 1, "a/b", "e", false),
                      ERR_QUORUM);
 }
 

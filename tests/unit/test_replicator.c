@@ -116,7 +116,7 @@ static void put_body(const struct placement *pl, int64_t ts, const char *body)
     object_meta_init(&m);
     assert_int_equal(object_writer_open(&w, pl, "/AUTH_test/c/o", ts), 0);
     assert_int_equal(object_writer_write(w, body, strlen(body)), 0);
-    assert_int_equal(object_writer_commit(w, &m, NULL), 0);
+    assert_int_equal(object_writer_commit(w, &m, NULL, NULL), 0);
     object_meta_release(&m);
 }
 
@@ -237,7 +237,7 @@ static void test_tombstone_wins(void **state)
     p3 = primaries_only(&pl);
     put_body(&pl, t1, "doomed");
     dg_set_state(pl.dg[0], DG_ERROR);
-    assert_int_equal(object_delete(&p3, "/AUTH_test/c/o", t2), 0);
+    assert_int_equal(object_delete(&p3, "/AUTH_test/c/o", t2, NULL), 0);
     dg_set_state(pl.dg[0], DG_OK);
 
     pass(f);
@@ -261,7 +261,7 @@ static void test_meta_spread(void **state)
     put_body(&pl, t1, "body");
     kv_add(&h, "X-Object-Meta-Color", "blue");
     dg_set_state(pl.dg[2], DG_ERROR);
-    assert_int_equal(object_post(&p3, t2, NULL, &h), 0);
+    assert_int_equal(object_post(&p3, "/AUTH_test/c/o", t2, NULL, &h, NULL), 0);
     dg_set_state(pl.dg[2], DG_OK);
     kv_release(&h);
 
@@ -337,8 +337,8 @@ static void test_reclaim_age_reaps(void **state)
     locate(f, "o", &pl);
     locate(f, "fresh", &fresh);
     put_body(&pl, old - 100, "gone long ago");
-    assert_int_equal(object_delete(&pl, "/AUTH_test/c/o", old), 0);
-    assert_int_equal(object_delete(&fresh, "/AUTH_test/c/fresh", now), 0);
+    assert_int_equal(object_delete(&pl, "/AUTH_test/c/o", old, NULL), 0);
+    assert_int_equal(object_delete(&fresh, "/AUTH_test/c/fresh", now, NULL), 0);
 
     struct replicator_stats st = pass(f);
     assert_int_equal(st.reaped, 1);
@@ -357,7 +357,7 @@ static void test_no_reap_while_primary_down(void **state)
 
     f->cfg.reclaim_age = 60;
     locate(f, "o", &pl);
-    assert_int_equal(object_delete(&pl, "/AUTH_test/c/o", old), 0);
+    assert_int_equal(object_delete(&pl, "/AUTH_test/c/o", old, NULL), 0);
     dg_set_state(pl.dg[2], DG_ERROR);
     struct replicator_stats st = pass(f);
     dg_set_state(pl.dg[2], DG_OK);
@@ -431,10 +431,10 @@ static void row(struct fx *f, const struct placement *pl, const struct placement
                 const char *name, int64_t ts, uint64_t size, bool deleted)
 {
     if (deleted)
-        assert_int_equal(db_object_delete(f->pool, pl, pla, "c", name, ts), 0);
+        assert_int_equal(db_object_delete(f->pool, pl, pla, "c", name, ts, false), 0);
     else
         assert_int_equal(db_object_put(f->pool, pl, pla, "c", name, ts, size, "text/plain",
-                                       "d41d8cd98f00b204e9800998ecf8427e"),
+                                       "d41d8cd98f00b204e9800998ecf8427e", false),
                          0);
 }
 

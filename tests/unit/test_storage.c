@@ -130,7 +130,7 @@ static int put(const struct placement *pl, int64_t ts, size_t n, unsigned seed,
     m.content_type = ctype ? strdup(ctype) : NULL;
     kv_add(&m.headers, "X-Object-Meta-Color", "blue");
     kv_add(&m.headers, "X-Object-Meta-Raw", "caf\xe9");  /* not UTF-8 */
-    rc = object_writer_commit(w, &m, expect);
+    rc = object_writer_commit(w, &m, expect, NULL);
     if (rc == 0) {
         char etag[33];
         md5_hex(body, n, etag);
@@ -558,7 +558,7 @@ static void test_object_tombstone(void **state)
     placement_for(&pl, "tomb", NDG);
     assert_int_equal(put(&pl, ts_now(), 100, 1, NULL, NULL), 0);
     int64_t td = ts_now();
-    assert_int_equal(object_delete(&pl, "/AUTH_test/c/tomb", td), 0);
+    assert_int_equal(object_delete(&pl, "/AUTH_test/c/tomb", td, NULL), 0);
     assert_int_equal(object_open(&r, &pl), ERR_DELETED);
     assert_int_equal(r.meta.timestamp, td);
     assert_int_equal(r.fd, -1);
@@ -569,7 +569,7 @@ static void test_object_tombstone(void **state)
         assert_int_equal(count_on(&pl, i, ".ts"), 1);
         assert_int_equal(count_on(&pl, i, ".data"), 0);
     }
-    assert_int_equal(object_post(&pl, ts_now(), NULL, &m.headers), ERR_DELETED);
+    assert_int_equal(object_post(&pl, "/AUTH_test/c/o", ts_now(), NULL, &m.headers, NULL), ERR_DELETED);
     /* A newer write brings it back and removes the tombstones. */
     assert_int_equal(put(&pl, ts_now(), 50, 4, NULL, NULL), 0);
     expect_body(&pl, 50, 4);
@@ -584,12 +584,12 @@ static void test_object_meta_applied(void **state)
     (void)state;
 
     placement_for(&pl, "meta", NDG);
-    assert_int_equal(object_post(&pl, ts_now(), NULL, &h), -ENOENT);
+    assert_int_equal(object_post(&pl, "/AUTH_test/c/o", ts_now(), NULL, &h, NULL), -ENOENT);
     int64_t t1 = ts_now();
     assert_int_equal(put(&pl, t1, 10, 1, "text/plain", NULL), 0);
     kv_add(&h, "X-Object-Meta-Shape", "round");
     int64_t t2 = ts_now();
-    assert_int_equal(object_post(&pl, t2, "image/png", &h), 0);
+    assert_int_equal(object_post(&pl, "/AUTH_test/c/o", t2, "image/png", &h, NULL), 0);
     assert_int_equal(object_stat(&m, &pl), 0);
     assert_int_equal(m.timestamp, t1);
     assert_int_equal(m.meta_timestamp, t2);
@@ -601,7 +601,7 @@ static void test_object_meta_applied(void **state)
     /* A later POST without a content type keeps the one in force. */
     kv_set(&h, "X-Object-Meta-Shape", "square");
     int64_t t3 = ts_now();
-    assert_int_equal(object_post(&pl, t3, NULL, &h), 0);
+    assert_int_equal(object_post(&pl, "/AUTH_test/c/o", t3, NULL, &h, NULL), 0);
     assert_int_equal(count_on(&pl, 0, ".meta"), 1);
     assert_int_equal(object_stat(&m, &pl), 0);
     assert_int_equal(m.meta_timestamp, t3);
@@ -694,12 +694,12 @@ static void test_object_quorum(void **state)
     dg_set_state(dgs[2], DG_FULL);
     assert_int_equal(object_writer_open(&w, &pl, "/AUTH_test/c/quorum", ts_now()), ERR_QUORUM);
     object_meta_init(&m);
-    assert_int_equal(object_post(&pl, ts_now(), NULL, &m.headers), ERR_QUORUM);
+    assert_int_equal(object_post(&pl, "/AUTH_test/c/o", ts_now(), NULL, &m.headers, NULL), ERR_QUORUM);
     /* One healthy replica still serves reads. */
     expect_body(&pl, 100, 1);
     /* A delete without quorum fails, but the one tombstone it wrote is
      * newest and wins (newest-wins makes a partial write harmless). */
-    assert_int_equal(object_delete(&pl, "/AUTH_test/c/quorum", ts_now()), ERR_QUORUM);
+    assert_int_equal(object_delete(&pl, "/AUTH_test/c/quorum", ts_now(), NULL), ERR_QUORUM);
     assert_int_equal(object_stat(&m, &pl), ERR_DELETED);
     object_meta_release(&m);
 }
@@ -838,8 +838,8 @@ static void test_object_commit_creates_dirs(void **state)
             assert_int_equal(put(&pl, ts_now(), 10, 1, NULL, NULL), 0);
         object_meta_init(&m);
         int rc = k == 0   ? put(&pl, ts_now(), 10, 1, NULL, NULL)
-                 : k == 1 ? object_post(&pl, ts_now(), "text/x", &m.headers)
-                          : object_delete(&pl, "/AUTH_test/c/delete", ts_now());
+                 : k == 1 ? object_post(&pl, "/AUTH_test/c/o", ts_now(), "text/x", &m.headers, NULL)
+                          : object_delete(&pl, "/AUTH_test/c/delete", ts_now(), NULL);
         assert_int_equal(rc, 0);
         for (size_t i = 0; i < NDG; i++) {
             char *dir = placement_dir(&pl, dgs[i]);
@@ -884,7 +884,7 @@ static void test_object_big_metadata(void **state)
     assert_int_equal(object_writer_write(w, "xyz", 3), 0);
     object_meta_init(&m);
     kv_add(&m.headers, "X-Object-Meta-Big", big);
-    assert_int_equal(object_writer_commit(w, &m, NULL), 0);
+    assert_int_equal(object_writer_commit(w, &m, NULL, NULL), 0);
     object_meta_release(&m);
     assert_int_equal(object_stat(&m, &pl), 0);
     assert_string_equal(kv_get(&m.headers, "X-Object-Meta-Big"), big);
@@ -893,7 +893,7 @@ static void test_object_big_metadata(void **state)
 
     big[5000] = '\0';
     kv_add(&h, "X-Object-Meta-Post", big);
-    assert_int_equal(object_post(&pl, ts_now(), NULL, &h), 0);
+    assert_int_equal(object_post(&pl, "/AUTH_test/c/o", ts_now(), NULL, &h, NULL), 0);
     assert_int_equal(object_stat(&m, &pl), 0);
     assert_string_equal(kv_get(&m.headers, "X-Object-Meta-Post"), big);
     assert_null(kv_get(&m.headers, "X-Object-Meta-Big"));

@@ -1,0 +1,831 @@
+/* storage/journal.c: the small-write journals (journal.h): records queued
+ * by request threads and written and synced in groups by one committer
+ * thread per disk group; journal files rotated, synced with syncfs and
+ * deleted by one checkpointer thread; replayed at open.
+ *
+ * Locking: a journal's lock guards its queue and stop flag; its io lock
+ * guards the current file (fd, generation, size), held by the committer
+ * for a whole write and sync, and by the checkpointer to rotate. The
+ * holds have their own lock. No thread holds two of them at once. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/hash.h"
+#include "../common/log.h"
+#include "../common/timefmt.h"
+#include "io.h"
+#include "journal.h"
+
+#define MAGIC "SWJ1"
+#define LOCK_FILE "journal.lock"
+#define FILE_PREFIX "journal-"
+#define TICK_NS (100u * 1000 * 1000)    /* the checkpointer looks every 100 ms */
+
+/* A request thread waiting for its records, which may sit on several
+ * journals. */
+struct journal_waiter {
+    pthread_mutex_t lock;
+    pthread_cond_t done;
+    size_t left;
+};
+
+/* A journal file rotated out, deleted once a checkpoint has synced. */
+struct old_file {
+    int fd;
+    uint64_t gen;
+};
+
+struct journal {
+    struct disk_group *dg;
+    int lock_fd;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock;       /* the queue and stop */
+    pthread_cond_t wake;
+    struct journal_append *head, *tail;
+    bool stop;
+    pthread_mutex_t io;         /* the current file */
+    int fd;
+    uint64_t gen, size;
+    uint64_t first_ns;          /* when its oldest record was synced */
+    struct old_file *old;       /* the checkpointer's */
+    size_t n_old;
+    struct buf batch;           /* the committer's */
+};
+
+struct journals {
+    struct journal **j;
+    size_t n;
+    struct disk_group **all;    /* every disk group: a checkpoint syncs each filesystem */
+    size_t n_all;
+    uint64_t checkpoint_ns;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock;       /* stop */
+    pthread_cond_t wake;
+    bool stop;
+};
+
+/* ---- holds ---- */
+
+static pthread_mutex_t hold_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hold_drained = PTHREAD_COND_INITIALIZER;
+static uint64_t hold_epoch;
+static uint64_t held[2];        /* by epoch parity: only two are ever live */
+
+uint64_t journal_hold(void)
+{
+    pthread_mutex_lock(&hold_lock);
+    uint64_t e = hold_epoch;
+    held[e & 1]++;
+    pthread_mutex_unlock(&hold_lock);
+    return e;
+}
+
+void journal_release(uint64_t e)
+{
+    pthread_mutex_lock(&hold_lock);
+    if (--held[e & 1] == 0)
+        pthread_cond_broadcast(&hold_drained);
+    pthread_mutex_unlock(&hold_lock);
+}
+
+/* Start a new epoch and wait until every hold of the old one is released. */
+static void holds_drain(void)
+{
+    pthread_mutex_lock(&hold_lock);
+    uint64_t e = hold_epoch++;
+    while (held[e & 1] > 0)
+        pthread_cond_wait(&hold_drained, &hold_lock);
+    pthread_mutex_unlock(&hold_lock);
+}
+
+/* ---- records ---- */
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void journal_record_encode(struct buf *out, const char *path, const char *name, const void *data,
+                           size_t len)
+{
+    size_t plen = strlen(path), nlen = name ? strlen(name) : 0;
+    size_t rec = JOURNAL_HEADER_LEN + plen + nlen + len, at = out->len;
+    uint8_t h[JOURNAL_HEADER_LEN];
+
+    memcpy(h, MAGIC, 4);
+    put_u32(h + 4, (uint32_t)rec);
+    put_u32(h + 8, 0);          /* the checksum, once the rest is in place */
+    h[12] = (uint8_t)plen;
+    h[13] = (uint8_t)(plen >> 8);
+    h[14] = (uint8_t)nlen;
+    h[15] = (uint8_t)(nlen >> 8);
+    if (buf_append(out, h, sizeof(h)) < 0 || buf_append(out, path, plen) < 0 ||
+        buf_append(out, name ? name : "", nlen) < 0 || buf_append(out, data, len) < 0)
+        abort();                /* an uncapped buffer only fails to allocate */
+    put_u32((uint8_t *)out->data + at + 8, crc32c_update(0, out->data + at + 12, rec - 12));
+}
+
+int journal_record_decode(const uint8_t *p, size_t n, struct journal_record *r)
+{
+    if (n < JOURNAL_HEADER_LEN)
+        return memcmp(p, MAGIC, n < 4 ? n : 4) == 0 ? -EAGAIN : ERR_CORRUPT;
+    if (memcmp(p, MAGIC, 4) != 0)
+        return ERR_CORRUPT;
+    uint32_t rec = get_u32(p + 4);
+    size_t plen = (size_t)p[12] | (size_t)p[13] << 8, nlen = (size_t)p[14] | (size_t)p[15] << 8;
+    if (plen == 0 || plen > JOURNAL_PATH_MAX || nlen > JOURNAL_NAME_MAX ||
+        rec < JOURNAL_HEADER_LEN + plen + nlen ||
+        rec - JOURNAL_HEADER_LEN - plen - nlen > JOURNAL_CONTENT_MAX)
+        return ERR_CORRUPT;
+    if (n < rec)
+        return -EAGAIN;
+    if (crc32c_update(0, p + 12, rec - 12) != get_u32(p + 8))
+        return ERR_CORRUPT;
+    r->rec_len = rec;
+    r->path = (const char *)p + JOURNAL_HEADER_LEN;
+    r->path_len = plen;
+    r->name = r->path + plen;
+    r->name_len = nlen;
+    r->data = (const uint8_t *)r->name + nlen;
+    r->len = rec - JOURNAL_HEADER_LEN - plen - nlen;
+    return 0;
+}
+
+/* ---- replay ---- */
+
+/* A record's path must stay inside the disk group: relative, no "." or
+ * ".." component, no empty component, no NUL. */
+static bool path_ok(const char *p, size_t n)
+{
+    if (n == 0 || memchr(p, '\0', n))
+        return false;
+    for (size_t i = 0; i <= n;) {
+        size_t e = i;
+        while (e < n && p[e] != '/')
+            e++;
+        size_t c = e - i;
+        if (c == 0 || (c == 1 && p[i] == '.') || (c == 2 && p[i] == '.' && p[i + 1] == '.'))
+            return false;
+        i = e + 1;
+    }
+    return true;
+}
+
+/* Does the file at path hold exactly len bytes equal to data? */
+static bool same_content(const char *path, const uint8_t *data, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    bool same = false;
+
+    if (fd < 0)
+        return false;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size == len) {
+        uint8_t *b = xmalloc(len ? len : 1);
+        size_t got = 0;
+        ssize_t r = 1;
+        while (got < len && (r = pread(fd, b + got, len - got, (off_t)got)) > 0)
+            got += (size_t)r;
+        same = got == len && memcmp(b, data, len) == 0;
+        free(b);
+    }
+    close(fd);
+    return same;
+}
+
+/* mkdir -p of the directories of rel (a file path) below root. 0, -errno. */
+static int make_parents(const char *root, const char *rel)
+{
+    char *path = xasprintf("%s/%s", root, rel);
+    char *p = path + strlen(root) + 1;
+    int rc = 0;
+
+    while (rc == 0 && (p = strchr(p, '/'))) {
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+            rc = -errno;
+        *p++ = '/';
+    }
+    free(path);
+    return rc;
+}
+
+/* Write data to target through a synced temp file beside it, renamed over
+ * it, and sync the directory. 0, -errno. */
+static int rewrite_file(const char *target, const uint8_t *data, size_t len)
+{
+    char *tmp = xasprintf("%s.journal-tmp", target);
+    char *dir = xstrdup(target);
+    int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    *strrchr(dir, '/') = '\0';
+    if (fd < 0) {
+        rc = -errno;
+    } else {
+        for (size_t off = 0; rc == 0 && off < len;) {
+            ssize_t w = pwrite(fd, data + off, len - off, (off_t)off);
+            if (w < 0)
+                rc = -errno;
+            else
+                off += (size_t)w;
+        }
+        if (rc == 0 && fsync(fd) < 0)
+            rc = -errno;
+        close(fd);
+    }
+    if (rc == 0 && rename(tmp, target) < 0)
+        rc = -errno;
+    if (rc == 0)
+        rc = fsync_dir(dir);
+    if (rc < 0)
+        unlink(tmp);
+    free(tmp);
+    free(dir);
+    return rc;
+}
+
+/* Restore the file of one record unless it is in place already. 0 when it
+ * was in place, 1 when rewritten, -errno. */
+static int restore(const char *root, const struct journal_record *r)
+{
+    char *rel = xstrndup(r->path, r->path_len);
+    char *target = xasprintf("%s/%s", root, rel);
+    int rc = 0;
+
+    if (!same_content(target, r->data, r->len)) {
+        rc = make_parents(root, rel);
+        if (rc == 0)
+            rc = rewrite_file(target, r->data, r->len);
+        if (rc == 0)
+            rc = 1;
+        else
+            log_warn("msg=\"cannot restore file from the journal\" path=%s err=\"%s\"", target,
+                     err_str(rc));
+    }
+    free(target);
+    free(rel);
+    return rc;
+}
+
+long journal_replay_file(struct disk_group *dg, int fd, struct buf *names,
+                         unsigned long *restored)
+{
+    struct stat st;
+    long n = 0;
+    int rc = 0;
+
+    *restored = 0;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    /* Bounded by the checkpoint size plus a batch, so read it whole. */
+    size_t size = (size_t)st.st_size, got = 0;
+    uint8_t *all = xmalloc(size ? size : 1);
+    while (got < size) {
+        ssize_t r = pread(fd, all + got, size - got, (off_t)got);
+        if (r <= 0) {
+            rc = r < 0 ? -errno : 0;
+            break;
+        }
+        got += (size_t)r;
+    }
+    for (size_t off = 0; rc == 0 && off < got;) {
+        struct journal_record r;
+        if (journal_record_decode(all + off, got - off, &r) != 0)
+            break;      /* torn or damaged: nothing after it was acknowledged */
+        off += r.rec_len;
+        n++;
+        if (!path_ok(r.path, r.path_len)) {
+            log_warn("msg=\"journal record with a bad path skipped\" dg=%s", dg_path(dg));
+            continue;
+        }
+        int res = restore(dg_path(dg), &r);
+        if (res < 0)
+            rc = res;
+        *restored += res == 1;
+        if (r.name_len > 0 && !memchr(r.name, '\0', r.name_len) &&
+            (buf_append(names, r.name, r.name_len) < 0 || buf_appendc(names, '\0') < 0))
+            abort();
+    }
+    free(all);
+    return rc < 0 ? rc : n;
+}
+
+/* ---- journal files ---- */
+
+static char *gen_path(const struct disk_group *dg, uint64_t gen)
+{
+    return xasprintf("%s/" FILE_PREFIX "%" PRIu64, dg_path(dg), gen);
+}
+
+/* Create generation gen's empty file and sync its directory entry, so
+ * records synced in it are found after a power cut. The fd, or -errno. */
+static int create_gen(const struct disk_group *dg, uint64_t gen)
+{
+    char *path = gen_path(dg, gen);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = fd < 0 ? -errno : fsync_dir(dg_path(dg));
+
+    free(path);
+    if (fd >= 0 && rc < 0) {
+        close(fd);
+        return rc;
+    }
+    return fd < 0 ? rc : fd;
+}
+
+static void unlink_gen(const struct disk_group *dg, uint64_t gen)
+{
+    char *path = gen_path(dg, gen);
+
+    if (unlink(path) < 0 && errno != ENOENT)
+        log_warn("msg=\"cannot remove journal file\" path=%s err=\"%s\"", path, err_str(-errno));
+    free(path);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The generations of the journal files in dg, sorted; *n of them. */
+static uint64_t *list_gens(const struct disk_group *dg, size_t *n)
+{
+    DIR *d = opendir(dg_path(dg));
+    struct dirent *e;
+    uint64_t *g = NULL;
+    size_t cap = 0;
+
+    *n = 0;
+    while (d && (e = readdir(d))) {
+        char *end;
+        if (strncmp(e->d_name, FILE_PREFIX, strlen(FILE_PREFIX)) != 0)
+            continue;
+        const char *num = e->d_name + strlen(FILE_PREFIX);
+        unsigned long long v = strtoull(num, &end, 10);
+        if (*num < '0' || *num > '9' || *end)
+            continue;
+        if (*n == cap)
+            g = xrealloc(g, (cap = cap ? 2 * cap : 8) * sizeof(*g));
+        g[(*n)++] = v;
+    }
+    if (d)
+        closedir(d);
+    if (*n > 1)
+        qsort(g, *n, sizeof(*g), cmp_u64);
+    return g;
+}
+
+/* Replay every journal file of j's disk group, oldest first, appending
+ * names; the files stay until the caller has synced. Sets j->gen past the
+ * newest. 0 or -errno. */
+static int replay_dg(struct journal *j, struct buf *names, uint64_t **gens, size_t *n_gens)
+{
+    unsigned long restored_all = 0;
+    long records = 0;
+    int rc = 0;
+
+    *gens = list_gens(j->dg, n_gens);
+    for (size_t i = 0; i < *n_gens && rc == 0; i++) {
+        char *path = gen_path(j->dg, (*gens)[i]);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        unsigned long restored = 0;
+        if (fd < 0) {
+            rc = -errno;
+        } else {
+            long n = journal_replay_file(j->dg, fd, names, &restored);
+            close(fd);
+            if (n < 0)
+                rc = (int)n;
+            else
+                records += n, restored_all += restored;
+        }
+        if (rc < 0)
+            log_warn("msg=\"cannot replay journal file\" path=%s err=\"%s\"", path, err_str(rc));
+        free(path);
+        j->gen = (*gens)[i] + 1;
+    }
+    if (records > 0)
+        log_info("msg=\"journal replayed\" dg=%s records=%ld restored=%lu", dg_path(j->dg),
+                 records, restored_all);
+    return rc;
+}
+
+/* ---- the committer ---- */
+
+static void finish(struct journal_append *a, int rc)
+{
+    struct journal_waiter *w = a->waiter;
+
+    a->rc = rc;
+    pthread_mutex_lock(&w->lock);
+    if (--w->left == 0)
+        pthread_cond_signal(&w->done);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Write the batch's records at the current file's end and sync them. */
+static int write_batch(struct journal *j, struct journal_append *batch)
+{
+    int rc = 0;
+
+    buf_reset(&j->batch);
+    for (struct journal_append *a = batch; a; a = a->next)
+        journal_record_encode(&j->batch, a->path, a->name, a->data, a->len);
+    pthread_mutex_lock(&j->io);
+    for (size_t off = 0; rc == 0 && off < j->batch.len;) {
+        ssize_t w = pwrite(j->fd, j->batch.data + off, j->batch.len - off,
+                           (off_t)(j->size + off));
+        if (w < 0)
+            rc = -errno;
+        else
+            off += (size_t)w;
+    }
+    if (rc == 0 && fdatasync(j->fd) < 0)
+        rc = -errno;
+    if (rc == 0) {
+        if (j->size == 0)
+            j->first_ns = mono_ns();
+        j->size += j->batch.len;
+    } else if (ftruncate(j->fd, (off_t)j->size) < 0) {
+        /* no later record may follow half of this batch */
+        log_warn("msg=\"cannot cut the journal\" dg=%s err=\"%s\"", dg_path(j->dg),
+                 err_str(-errno));
+    }
+    pthread_mutex_unlock(&j->io);
+    if (rc < 0) {
+        log_warn("msg=\"journal write failed\" dg=%s err=\"%s\"", dg_path(j->dg), err_str(rc));
+        dg_note_result(j->dg, rc);
+    }
+    return rc;
+}
+
+static void *committer(void *arg)
+{
+    struct journal *j = arg;
+
+    pthread_mutex_lock(&j->lock);
+    for (;;) {
+        while (!j->head && !j->stop)
+            pthread_cond_wait(&j->wake, &j->lock);
+        if (!j->head)
+            break;      /* stopping, and the queue is drained */
+        struct journal_append *batch = j->head;
+        j->head = j->tail = NULL;
+        pthread_mutex_unlock(&j->lock);
+        int rc = write_batch(j, batch);
+        while (batch) {
+            struct journal_append *next = batch->next;
+            finish(batch, rc);      /* batch may be gone once finished */
+            batch = next;
+        }
+        pthread_mutex_lock(&j->lock);
+    }
+    pthread_mutex_unlock(&j->lock);
+    return NULL;
+}
+
+void journal_append_wait(struct journal_append *a, size_t n)
+{
+    struct journal_waiter w = {.left = n};
+
+    if (n == 0)
+        return;
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.done, NULL);
+    for (size_t i = 0; i < n; i++) {
+        struct journal *j = a[i].j;
+        a[i].waiter = &w;
+        a[i].next = NULL;
+        pthread_mutex_lock(&j->lock);
+        if (j->tail)
+            j->tail->next = &a[i];
+        else
+            j->head = &a[i];
+        j->tail = &a[i];
+        pthread_cond_signal(&j->wake);
+        pthread_mutex_unlock(&j->lock);
+    }
+    pthread_mutex_lock(&w.lock);
+    while (w.left > 0)
+        pthread_cond_wait(&w.done, &w.lock);
+    pthread_mutex_unlock(&w.lock);
+    pthread_cond_destroy(&w.done);
+    pthread_mutex_destroy(&w.lock);
+}
+
+/* ---- checkpoints ---- */
+
+/* Move j's records to a new file, so the checkpoint can delete the old one
+ * while writes go on. A journal with nothing new keeps its file. */
+static void rotate(struct journal *j)
+{
+    pthread_mutex_lock(&j->io);
+    if (j->size > 0) {
+        int fd = create_gen(j->dg, j->gen + 1);
+        if (fd < 0) {
+            log_warn("msg=\"cannot start a journal file\" dg=%s err=\"%s\"", dg_path(j->dg),
+                     err_str(fd));
+            dg_note_result(j->dg, fd);
+            j->first_ns = mono_ns();    /* try again one interval later, not every tick */
+        } else {
+            j->old = xrealloc(j->old, (j->n_old + 1) * sizeof(*j->old));
+            j->old[j->n_old++] = (struct old_file){.fd = j->fd, .gen = j->gen};
+            j->fd = fd;
+            j->gen++;
+            j->size = 0;
+        }
+    }
+    pthread_mutex_unlock(&j->io);
+}
+
+/* syncfs once per filesystem holding a disk group. 0 or the first error. */
+static int sync_filesystems(struct journals *js)
+{
+    dev_t *seen = xcalloc(js->n_all ? js->n_all : 1, sizeof(*seen));
+    size_t n_seen = 0;
+    int first = 0;
+
+    for (size_t i = 0; i < js->n_all; i++) {
+        struct stat st;
+        int fd = open(dg_path(js->all[i]), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        bool dup = false;
+        int rc = fd < 0 || fstat(fd, &st) < 0 ? -errno : 0;
+        for (size_t k = 0; rc == 0 && k < n_seen && !dup; k++)
+            dup = seen[k] == st.st_dev;
+        if (rc == 0 && !dup) {
+            seen[n_seen++] = st.st_dev;
+            if (syncfs(fd) < 0)
+                rc = -errno;
+        }
+        if (fd >= 0)
+            close(fd);
+        /* A disk group that is not usable holds nothing a record needs. */
+        if (rc < 0 && dg_usable(js->all[i])) {
+            log_warn("msg=\"journal checkpoint cannot sync\" dg=%s err=\"%s\"",
+                     dg_path(js->all[i]), err_str(rc));
+            dg_note_result(js->all[i], rc);
+            if (first == 0)
+                first = rc;
+        }
+    }
+    free(seen);
+    return first;
+}
+
+/* Rotate every journal, wait until the writes that used the old files are
+ * listed, sync every filesystem, delete the old files. On a failed sync
+ * the old files stay for the next checkpoint. */
+static void checkpoint_all(struct journals *js)
+{
+    for (size_t i = 0; i < js->n; i++)
+        rotate(js->j[i]);
+    holds_drain();
+    if (sync_filesystems(js) != 0)
+        return;
+    for (size_t i = 0; i < js->n; i++) {
+        struct journal *j = js->j[i];
+        for (size_t k = 0; k < j->n_old; k++) {
+            close(j->old[k].fd);
+            unlink_gen(j->dg, j->old[k].gen);
+        }
+        j->n_old = 0;
+    }
+}
+
+static bool checkpoint_due(struct journals *js)
+{
+    bool due = false;
+
+    for (size_t i = 0; i < js->n && !due; i++) {
+        struct journal *j = js->j[i];
+        pthread_mutex_lock(&j->io);
+        due = j->n_old > 0 || j->size >= JOURNAL_CHECKPOINT_BYTES ||
+              (j->size > 0 && mono_ns() - j->first_ns >= js->checkpoint_ns);
+        pthread_mutex_unlock(&j->io);
+    }
+    return due;
+}
+
+static void *checkpointer(void *arg)
+{
+    struct journals *js = arg;
+
+    pthread_mutex_lock(&js->lock);
+    while (!js->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += TICK_NS;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&js->wake, &js->lock, &until);
+        if (js->stop)
+            break;
+        pthread_mutex_unlock(&js->lock);
+        if (checkpoint_due(js))
+            checkpoint_all(js);
+        pthread_mutex_lock(&js->lock);
+    }
+    pthread_mutex_unlock(&js->lock);
+    return NULL;
+}
+
+/* ---- open and close ---- */
+
+static void journal_free(struct journal *j)
+{
+    if (!j)
+        return;
+    if (j->started) {
+        pthread_mutex_lock(&j->lock);
+        j->stop = true;
+        pthread_cond_signal(&j->wake);
+        pthread_mutex_unlock(&j->lock);
+        pthread_join(j->thread, NULL);
+    }
+    for (size_t k = 0; k < j->n_old; k++)
+        close(j->old[k].fd);
+    free(j->old);
+    if (j->fd >= 0)
+        close(j->fd);
+    if (j->lock_fd >= 0)
+        close(j->lock_fd);     /* drops the flock */
+    buf_release(&j->batch);
+    pthread_cond_destroy(&j->wake);
+    pthread_mutex_destroy(&j->lock);
+    pthread_mutex_destroy(&j->io);
+    free(j);
+}
+
+/* Take dg's journal lock. NULL when another process owns it or it cannot
+ * be made (logged). */
+static struct journal *journal_take(struct disk_group *dg)
+{
+    char *path = xasprintf("%s/" LOCK_FILE, dg_path(dg));
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int rc = fd < 0 ? -errno : flock(fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
+
+    if (rc < 0) {
+        log_warn("msg=\"no journal: small writes sync file by file\" dg=%s err=\"%s\"",
+                 dg_path(dg), rc == -EWOULDBLOCK ? "owned by another process" : err_str(rc));
+        if (fd >= 0)
+            close(fd);
+        free(path);
+        return NULL;
+    }
+    free(path);
+    struct journal *j = xcalloc(1, sizeof(*j));
+    j->dg = dg;
+    j->lock_fd = fd;
+    j->fd = -1;
+    buf_init(&j->batch, 0);
+    pthread_mutex_init(&j->lock, NULL);
+    pthread_mutex_init(&j->io, NULL);
+    pthread_cond_init(&j->wake, NULL);
+    return j;
+}
+
+static void free_set(struct journals *js)
+{
+    for (size_t i = 0; i < js->n; i++)
+        journal_free(js->j[i]);
+    free(js->j);
+    free(js->all);
+    pthread_cond_destroy(&js->wake);
+    pthread_mutex_destroy(&js->lock);
+    free(js);
+}
+
+int journals_open(struct journals **out, struct disk_group *const *dgs, size_t n,
+                  unsigned checkpoint_ms, journal_name_fn *on_name, void *arg)
+{
+    struct journals *js = xcalloc(1, sizeof(*js));
+    uint64_t **gens = xcalloc(n ? n : 1, sizeof(*gens));
+    size_t *n_gens = xcalloc(n ? n : 1, sizeof(*n_gens));
+    struct buf names;
+    int rc = 0;
+
+    *out = NULL;
+    buf_init(&names, 0);
+    js->checkpoint_ns = (uint64_t)checkpoint_ms * 1000000u;
+    js->j = xcalloc(n ? n : 1, sizeof(*js->j));
+    js->all = xcalloc(n ? n : 1, sizeof(*js->all));
+    pthread_mutex_init(&js->lock, NULL);
+    pthread_cond_init(&js->wake, NULL);
+    for (size_t i = 0; i < n; i++) {
+        js->all[js->n_all++] = dgs[i];
+        struct journal *j = dg_usable(dgs[i]) ? journal_take(dgs[i]) : NULL;
+        if (!j)
+            continue;
+        /* Every disk group's files first: a name's replicas span three. */
+        rc = replay_dg(j, &names, &gens[js->n], &n_gens[js->n]);
+        js->j[js->n++] = j;
+        if (rc < 0)
+            break;
+    }
+    /* The listings, once every file is back (each name once: it has a
+     * record per replica); then everything restored or relisted is synced
+     * before the old files go. */
+    size_t n_names = 0;
+    char **list = NULL;
+    for (size_t off = 0; off < names.len; off += strlen(names.data + off) + 1) {
+        list = xrealloc(list, (n_names + 1) * sizeof(*list));
+        list[n_names++] = names.data + off;
+    }
+    if (n_names > 1)
+        qsort(list, n_names, sizeof(*list), cmp_str);
+    for (size_t i = 0; rc == 0 && i < n_names; i++)
+        if (i == 0 || strcmp(list[i], list[i - 1]) != 0)
+            on_name(list[i], strlen(list[i]), arg);
+    free(list);
+    if (rc == 0 && names.len > 0)
+        rc = sync_filesystems(js);
+    for (size_t i = 0; i < js->n; i++) {
+        struct journal *j = js->j[i];
+        for (size_t k = 0; rc == 0 && k < n_gens[i]; k++)
+            unlink_gen(j->dg, gens[i][k]);
+        if (rc == 0) {
+            int fd = create_gen(j->dg, j->gen);
+            rc = fd < 0 ? fd : 0;
+            j->fd = fd;
+        }
+        if (rc == 0) {
+            rc = -pthread_create(&j->thread, NULL, committer, j);
+            j->started = rc == 0;
+        }
+        free(gens[i]);
+    }
+    free(gens);
+    free(n_gens);
+    buf_release(&names);
+    if (rc == 0) {
+        rc = -pthread_create(&js->thread, NULL, checkpointer, js);
+        js->started = rc == 0;
+    }
+    if (rc < 0) {
+        log_warn("msg=\"cannot open the journals\" err=\"%s\"", err_str(rc));
+        free_set(js);
+        return rc;
+    }
+    for (size_t i = 0; i < js->n; i++)
+        dg_set_journal(js->j[i]->dg, js->j[i]);
+    *out = js;
+    return 0;
+}
+
+void journals_close(struct journals *js)
+{
+    if (!js)
+        return;
+    if (js->started) {
+        pthread_mutex_lock(&js->lock);
+        js->stop = true;
+        pthread_cond_signal(&js->wake);
+        pthread_mutex_unlock(&js->lock);
+        pthread_join(js->thread, NULL);
+    }
+    for (size_t i = 0; i < js->n; i++)
+        dg_set_journal(js->j[i]->dg, NULL);
+    /* Nothing is in flight: the last checkpoint empties every journal, and
+     * the files can go (a failed sync leaves them for the next start). */
+    checkpoint_all(js);
+    bool clean = true;
+    for (size_t i = 0; i < js->n; i++)
+        clean = clean && js->j[i]->n_old == 0;
+    for (size_t i = 0; i < js->n; i++) {
+        struct journal *j = js->j[i];
+        struct disk_group *dg = j->dg;
+        uint64_t gen = j->gen;
+        bool empty = clean && j->size == 0;
+        journal_free(j);
+        js->j[i] = NULL;
+        if (empty)
+            unlink_gen(dg, gen);
+    }
+    free_set(js);
+}

@@ -1,0 +1,341 @@
+/* tests/unit/test_journal.c: unit tests of storage/journal.c: the record
+ * format (round trip, damage and truncation detected), the replay (missing
+ * and torn files rewritten, intact ones left, paths outside the disk group
+ * refused, a torn tail ignored, names handed on), and the journals' life
+ * cycle (records synced into journal-<gen>, a clean close leaves nothing, a
+ * file left by a crash is replayed at open, one owner per disk group, a
+ * checkpoint waits for the writes that hold it). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../common/buf.h"
+#include "../../common/log.h"
+#include "../../storage/dg.h"
+#include "../../storage/journal.h"
+
+#define CLUSTER "0123456789abcdef0123456789abcdef"
+#define NDG 2
+
+static char root[64];
+static struct disk_group *dgs[NDG];
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    strcpy(root, "/tmp/swiftlet-journal-XXXXXX");
+    assert_non_null(mkdtemp(root));
+    for (int i = 0; i < NDG; i++) {
+        char *p = xasprintf("%s/dg%d", root, i + 1);
+        assert_int_equal(dg_open(&dgs[i], p, (uint32_t)i + 1, CLUSTER, true), 0);
+        free(p);
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < NDG; i++)
+        dg_close(dgs[i]);
+    nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+/* journal-* files in dg i. */
+static int count_files(int i)
+{
+    DIR *d = opendir(dg_path(dgs[i]));
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        n += strncmp(e->d_name, "journal-", 8) == 0;
+    closedir(d);
+    return n;
+}
+
+static void write_file(const char *path, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+/* The content of dg i's file rel, or NULL; *n its length. */
+static char *read_rel(int i, const char *rel, size_t *n)
+{
+    char *path = xasprintf("%s/%s", dg_path(dgs[i]), rel);
+    FILE *f = fopen(path, "rb");
+    char *b = NULL;
+
+    free(path);
+    if (!f)
+        return NULL;
+    b = xmalloc(1 << 16);
+    *n = fread(b, 1, 1 << 16, f);
+    fclose(f);
+    return b;
+}
+
+static void test_record_round_trip(void **state)
+{
+    struct buf b;
+    struct journal_record r;
+
+    (void)state;
+    buf_init(&b, 0);
+    journal_record_encode(&b, "objects/1/abc/def/1.data", "/a/c/o", "body", 4);
+    assert_int_equal(journal_record_decode((uint8_t *)b.data, b.len, &r), 0);
+    assert_int_equal(r.rec_len, b.len);
+    assert_int_equal(r.path_len, strlen("objects/1/abc/def/1.data"));
+    assert_memory_equal(r.path, "objects/1/abc/def/1.data", r.path_len);
+    assert_int_equal(r.name_len, 6);
+    assert_memory_equal(r.name, "/a/c/o", 6);
+    assert_int_equal(r.len, 4);
+    assert_memory_equal(r.data, "body", 4);
+    /* Every prefix is too short, never a record. */
+    for (size_t n = 0; n < b.len; n++)
+        assert_int_equal(journal_record_decode((uint8_t *)b.data, n, &r), -EAGAIN);
+    /* Any flipped byte is caught. */
+    for (size_t i = 0; i < b.len; i++) {
+        b.data[i] ^= 0x20;
+        assert_int_not_equal(journal_record_decode((uint8_t *)b.data, b.len, &r), 0);
+        b.data[i] ^= 0x20;
+    }
+    /* A record without a name, and an empty content (a tombstone). */
+    buf_reset(&b);
+    journal_record_encode(&b, "objects/2/x/y/2.ts", NULL, "", 0);
+    assert_int_equal(journal_record_decode((uint8_t *)b.data, b.len, &r), 0);
+    assert_int_equal(r.name_len, 0);
+    assert_int_equal(r.len, 0);
+    buf_release(&b);
+}
+
+static void test_replay_restores(void **state)
+{
+    struct buf b, names;
+    unsigned long restored;
+    size_t n;
+    char *got;
+
+    (void)state;
+    buf_init(&b, 0);
+    buf_init(&names, 0);
+    journal_record_encode(&b, "objects/9/aaa/h1/1.data", "/a/c/missing", "missing body", 12);
+    journal_record_encode(&b, "objects/9/aaa/h2/1.data", "/a/c/torn", "whole body", 10);
+    journal_record_encode(&b, "objects/9/aaa/h3/1.data", "/a/c/intact", "intact", 6);
+    journal_record_encode(&b, "../escape", "/a/c/bad", "x", 1);
+    journal_record_encode(&b, "objects/9/aaa/h4/1.ts", "/a/c/deleted", "", 0);
+    size_t whole = b.len;
+    journal_record_encode(&b, "objects/9/aaa/h5/1.data", "/a/c/torn-tail", "never acked", 11);
+    b.len -= 3;     /* the last record was cut by the crash */
+
+    /* torn: written back only partly; intact: on disk already */
+    char *dir2 = xasprintf("%s/objects/9/aaa/h2", dg_path(dgs[0]));
+    char *dir3 = xasprintf("%s/objects/9/aaa/h3", dg_path(dgs[0]));
+    char *mk = xasprintf("mkdir -p %s %s", dir2, dir3);
+    assert_int_equal(system(mk), 0);
+    char *p2 = xasprintf("%s/1.data", dir2), *p3 = xasprintf("%s/1.data", dir3);
+    write_file(p2, "whole\0\0\0\0\0", 10);
+    write_file(p3, "intact", 6);
+    struct stat before;
+    assert_int_equal(stat(p3, &before), 0);
+
+    char *jpath = xasprintf("%s/journal-test", root);
+    write_file(jpath, b.data, b.len);
+    int fd = open(jpath, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(journal_replay_file(dgs[0], fd, &names, &restored), 5);
+    close(fd);
+    assert_true(whole < b.len);
+    assert_int_equal(restored, 3);     /* missing, torn, and the tombstone */
+
+    got = read_rel(0, "objects/9/aaa/h1/1.data", &n);
+    assert_non_null(got);
+    assert_int_equal(n, 12);
+    assert_memory_equal(got, "missing body", 12);
+    free(got);
+    got = read_rel(0, "objects/9/aaa/h2/1.data", &n);
+    assert_int_equal(n, 10);
+    assert_memory_equal(got, "whole body", 10);
+    free(got);
+    got = read_rel(0, "objects/9/aaa/h4/1.ts", &n);
+    assert_non_null(got);
+    assert_int_equal(n, 0);
+    free(got);
+    struct stat after;
+    assert_int_equal(stat(p3, &after), 0);
+    assert_int_equal(after.st_ino, before.st_ino);     /* left alone */
+    assert_null(read_rel(0, "objects/9/aaa/h5/1.data", &n));
+    char *esc = xasprintf("%s/escape", root);
+    assert_int_equal(access(esc, F_OK), -1);
+
+    /* Names of every intact record with a path inside, in order. */
+    const char *want[] = {"/a/c/missing", "/a/c/torn", "/a/c/intact", "/a/c/deleted"};
+    size_t off = 0;
+    for (size_t i = 0; i < 4; i++) {
+        assert_string_equal(names.data + off, want[i]);
+        off += strlen(want[i]) + 1;
+    }
+    assert_int_equal(off, names.len);
+
+    unlink(jpath);
+    free(esc);
+    free(jpath);
+    free(p2);
+    free(p3);
+    free(mk);
+    free(dir2);
+    free(dir3);
+    buf_release(&b);
+    buf_release(&names);
+}
+
+struct seen {
+    int n;
+    char last[64];
+};
+
+static void on_name(const char *name, size_t len, void *arg)
+{
+    struct seen *s = arg;
+    s->n++;
+    snprintf(s->last, sizeof(s->last), "%.*s", (int)len, name);
+}
+
+static void append_one(int dg, const char *rel, const char *name, const char *body)
+{
+    struct journal_append a = {.j = dg_journal(dgs[dg]), .path = rel, .name = name,
+                                .data = body, .len = strlen(body)};
+    assert_non_null(a.j);
+    journal_append_wait(&a, 1);
+    assert_int_equal(a.rc, 0);
+}
+
+static void test_life_cycle(void **state)
+{
+    struct journals *js, *other;
+    struct seen seen = {0};
+    size_t n;
+
+    (void)state;
+    /* A long interval: nothing is checkpointed while the test looks. */
+    assert_int_equal(journals_open(&js, dgs, NDG, 3600 * 1000, on_name, &seen), 0);
+    assert_int_equal(seen.n, 0);
+    for (int i = 0; i < NDG; i++) {
+        assert_non_null(dg_journal(dgs[i]));
+        assert_int_equal(count_files(i), 1);
+    }
+    /* Another owner is refused: its disk groups sync file by file. */
+    struct journal *mine = dg_journal(dgs[0]);
+    assert_int_equal(journals_open(&other, dgs, NDG, 1000, on_name, &seen), 0);
+    assert_ptr_equal(dg_journal(dgs[0]), mine);
+    journals_close(other);
+    assert_ptr_equal(dg_journal(dgs[0]), mine);
+
+    append_one(0, "objects/1/a/b/1.data", "/a/c/one", "one");
+    append_one(1, "objects/1/a/b/1.data", "/a/c/one", "one");
+    char *gen0 = xasprintf("%s/journal-0", dg_path(dgs[0]));
+    struct stat st;
+    assert_int_equal(stat(gen0, &st), 0);
+    assert_true(st.st_size > 0);
+
+    /* A clean close checkpoints and leaves no journal file. */
+    journals_close(js);
+    for (int i = 0; i < NDG; i++) {
+        assert_null(dg_journal(dgs[i]));
+        assert_int_equal(count_files(i), 0);
+    }
+
+    /* A crash left a record whose file never reached the disk. */
+    struct buf b;
+    buf_init(&b, 0);
+    journal_record_encode(&b, "objects/1/a/c/2.data", "/a/c/two", "two", 3);
+    char *left = xasprintf("%s/journal-5", dg_path(dgs[1]));
+    write_file(left, b.data, b.len);
+    buf_release(&b);
+    assert_int_equal(journals_open(&js, dgs, NDG, 3600 * 1000, on_name, &seen), 0);
+    assert_int_equal(seen.n, 1);
+    assert_string_equal(seen.last, "/a/c/two");
+    char *got = read_rel(1, "objects/1/a/c/2.data", &n);
+    assert_non_null(got);
+    assert_int_equal(n, 3);
+    assert_memory_equal(got, "two", 3);
+    free(got);
+    assert_int_equal(access(left, F_OK), -1);  /* replayed, synced, gone */
+    char *next = xasprintf("%s/journal-6", dg_path(dgs[1]));
+    assert_int_equal(access(next, F_OK), 0);   /* appends go after it */
+    journals_close(js);
+
+    free(next);
+    free(left);
+    free(gen0);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+static void test_checkpoint_waits_for_holds(void **state)
+{
+    struct journals *js;
+    struct seen seen = {0};
+
+    (void)state;
+    assert_int_equal(journals_open(&js, dgs, NDG, 10, on_name, &seen), 0);
+    char *gen0 = xasprintf("%s/journal-0", dg_path(dgs[0]));
+
+    /* A write holds the checkpoint from before its record until it is
+     * listed: its file rotates out but is not deleted meanwhile. */
+    uint64_t hold = journal_hold();
+    append_one(0, "objects/3/a/b/1.data", "/a/c/held", "held");
+    sleep_ms(400);
+    assert_int_equal(access(gen0, F_OK), 0);
+    journal_release(hold);
+    int waited = 0;
+    while (access(gen0, F_OK) == 0 && waited < 5000) {
+        sleep_ms(20);
+        waited += 20;
+    }
+    assert_int_equal(access(gen0, F_OK), -1);
+    journals_close(js);
+    for (int i = 0; i < NDG; i++)
+        assert_int_equal(count_files(i), 0);
+    free(gen0);
+}
+
+int main(void)
+{
+    log_min_level = LOG_ERROR;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_record_round_trip),
+        cmocka_unit_test_setup_teardown(test_replay_restores, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_life_cycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_waits_for_holds, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
