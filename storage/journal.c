@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/hash.h"
 #include "../common/log.h"
 #include "../common/timefmt.h"
 #include "io.h"
