@@ -358,9 +358,10 @@ static int sync_filesystems(struct journals *js)
         for (size_t k = 0; rc == 0 && k < n_seen && !dup; k++)
             dup = seen[k] == st.st_dev;
         if (rc == 0 && !dup) {
-            seen[n_seen++] = st.st_dev;
             if (syncfs(fd) < 0)
                 rc = -errno;
+            else
+                seen[n_seen++] = st.st_dev;     /* only a sync that worked covers the rest */
         }
         if (fd >= 0)
             close(fd);

@@ -98,6 +98,7 @@ DECL(ssize_t, pwritev64, int, const struct iovec *, int, off_t);
 DECL(ssize_t, pwritev2, int, const struct iovec *, int, off_t, int);
 DECL(int, fsync, int);
 DECL(int, fdatasync, int);
+DECL(int, syncfs, int);
 DECL(int, ftruncate, int, off_t);
 DECL(int, ftruncate64, int, off_t);
 DECL(int, fallocate, int, int, off_t, off_t);
@@ -149,7 +150,7 @@ static void load_all(void)
     LOAD(close); LOAD(dup); LOAD(dup2); LOAD(dup3);
     LOAD(read); LOAD(pread); LOAD(pread64); LOAD(readv); LOAD(preadv);
     LOAD(write); LOAD(pwrite); LOAD(pwrite64); LOAD(writev); LOAD(pwritev); LOAD(pwritev64);
-    LOAD(pwritev2); LOAD(fsync); LOAD(fdatasync); LOAD(ftruncate); LOAD(ftruncate64);
+    LOAD(pwritev2); LOAD(fsync); LOAD(fdatasync); LOAD(syncfs); LOAD(ftruncate); LOAD(ftruncate64);
     LOAD(fallocate); LOAD(fallocate64); LOAD(posix_fallocate);
     LOAD(rename); LOAD(renameat); LOAD(renameat2); LOAD(link); LOAD(linkat);
     LOAD(unlink); LOAD(unlinkat); LOAD(rmdir); LOAD(mkdir); LOAD(mkdirat);
@@ -586,6 +587,14 @@ int fdatasync(int fd)
 {
     FAIL_IF(fd_fate(fd, OP_SYNC), -1);
     return REAL(fdatasync)(fd);
+}
+
+/* The journal's checkpoint syncs a disk group's filesystem through an fd
+ * of its directory: the fault of that directory applies. */
+int syncfs(int fd)
+{
+    FAIL_IF(fd_fate(fd, OP_SYNC), -1);
+    return REAL(syncfs)(fd);
 }
 
 int ftruncate(int fd, off_t len)
