@@ -367,12 +367,11 @@ static int serve(struct config *cfg, struct options *opts)
         dgs[i] = cluster_dg(srv.cluster, i);
     srv.pending = pending_new(dgs, MIN(ndg, ARRAY_SIZE(dgs)));
     /* Before anything reads the disk groups: replaying the journals may
-     * rewrite files and relists their names. Serving without it could
-     * hide acknowledged writes, so a failure stops the start. */
+     * rewrite files, and relists their names. */
     if (cfg->journal && cfg->fsync &&
         journals_open(&srv.journals, dgs, MIN(ndg, ARRAY_SIZE(dgs)), cfg->journal_checkpoint_ms,
                       recover_listing_name, &srv) != 0) {
-        fprintf(stderr, "swiftlet: cannot replay the journals (see the log)\n");
+        fprintf(stderr, "swiftlet: cannot start the journals (see the log)\n");
         goto out;
     }
     if (recover_listings(&srv) != 0)

@@ -23,6 +23,7 @@
 
 #include "../common/log.h"
 #include "../common/timefmt.h"
+#include "fresh.h"
 #include "io.h"
 #include "journal.h"
 
@@ -503,6 +504,24 @@ static void free_set(struct journals *js)
     free(js);
 }
 
+/* Hand each name in names (NUL-separated) to on_name once. */
+static void relist(struct buf *names, journal_name_fn *on_name, void *arg)
+{
+    size_t n = 0;
+    char **list = NULL;
+
+    for (size_t off = 0; off < names->len; off += strlen(names->data + off) + 1) {
+        list = xrealloc(list, (n + 1) * sizeof(*list));
+        list[n++] = names->data + off;
+    }
+    if (n > 1)
+        qsort(list, n, sizeof(*list), cmp_str);
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(list[i], list[i - 1]) != 0)
+            on_name(list[i], strlen(list[i]), arg);
+    free(list);
+}
+
 int journals_open(struct journals **out, struct disk_group *const *dgs, size_t n,
                   unsigned checkpoint_ms, journal_name_fn *on_name, void *arg)
 {
@@ -519,49 +538,52 @@ int journals_open(struct journals **out, struct disk_group *const *dgs, size_t n
     js->all = xcalloc(n ? n : 1, sizeof(*js->all));
     pthread_mutex_init(&js->lock, NULL);
     pthread_cond_init(&js->wake, NULL);
+    /* Every disk group's files first: a name's replicas span three. A disk
+     * group whose replay fails is marked and gets no journal this run; its
+     * files stay for the next start, and its replicas' peers serve. */
     for (size_t i = 0; i < n; i++) {
         js->all[js->n_all++] = dgs[i];
         struct journal *j = dg_usable(dgs[i]) ? journal_take(dgs[i]) : NULL;
         if (!j)
             continue;
-        /* Every disk group's files first: a name's replicas span three. */
-        rc = replay_dg(j, &names, &gens[js->n], &n_gens[js->n]);
+        int res = replay_dg(j, &names, &gens[js->n], &n_gens[js->n]);
+        if (res < 0) {
+            /* some of its files may be torn: no read may trust it alone */
+            dg_note_result(j->dg, res);
+            fresh_mark_stale(j->dg);
+            free(gens[js->n]);
+            gens[js->n] = NULL;
+            journal_free(j);
+            continue;
+        }
         js->j[js->n++] = j;
-        if (rc < 0)
-            break;
     }
-    /* The listings, once every file is back (each name once: it has a
-     * record per replica); then everything restored or relisted is synced
-     * before the old files go. */
-    size_t n_names = 0;
-    char **list = NULL;
-    for (size_t off = 0; off < names.len; off += strlen(names.data + off) + 1) {
-        list = xrealloc(list, (n_names + 1) * sizeof(*list));
-        list[n_names++] = names.data + off;
-    }
-    if (n_names > 1)
-        qsort(list, n_names, sizeof(*list), cmp_str);
-    for (size_t i = 0; rc == 0 && i < n_names; i++)
-        if (i == 0 || strcmp(list[i], list[i - 1]) != 0)
-            on_name(list[i], strlen(list[i]), arg);
-    free(list);
-    if (rc == 0 && names.len > 0)
-        rc = sync_filesystems(js);
+    /* The listings once every file is back; then everything restored or
+     * relisted is synced before the old files go (after a failed sync they
+     * stay, and the next start replays them again: harmless). */
+    relist(&names, on_name, arg);
+    bool synced = names.len == 0 || sync_filesystems(js) == 0;
+    size_t kept = 0;
     for (size_t i = 0; i < js->n; i++) {
         struct journal *j = js->j[i];
-        for (size_t k = 0; rc == 0 && k < n_gens[i]; k++)
+        for (size_t k = 0; synced && k < n_gens[i]; k++)
             unlink_gen(j->dg, gens[i][k]);
-        if (rc == 0) {
-            int fd = create_gen(j->dg, j->gen);
-            rc = fd < 0 ? fd : 0;
-            j->fd = fd;
+        free(gens[i]);
+        j->fd = create_gen(j->dg, j->gen);
+        if (j->fd < 0) {
+            log_warn("msg=\"no journal: cannot start its file\" dg=%s err=\"%s\"",
+                     dg_path(j->dg), err_str(j->fd));
+            dg_note_result(j->dg, j->fd);
+            journal_free(j);
+            continue;
         }
+        js->j[kept++] = j;
         if (rc == 0) {
             rc = -pthread_create(&j->thread, NULL, committer, j);
             j->started = rc == 0;
         }
-        free(gens[i]);
     }
+    js->n = kept;
     free(gens);
     free(n_gens);
     buf_release(&names);
@@ -570,7 +592,7 @@ int journals_open(struct journals **out, struct disk_group *const *dgs, size_t n
         js->started = rc == 0;
     }
     if (rc < 0) {
-        log_warn("msg=\"cannot open the journals\" err=\"%s\"", err_str(rc));
+        log_warn("msg=\"cannot start the journals\" err=\"%s\"", err_str(rc));
         free_set(js);
         return rc;
     }

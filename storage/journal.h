@@ -68,9 +68,11 @@ typedef void journal_name_fn(const char *name, size_t len, void *arg);
 /* Take the journal of each of the n disk groups (skipping any that is not
  * usable, or that another process owns: those sync file by file), replay
  * what a previous run left, attach each journal to its disk group
- * (dg_set_journal), and start the committers and the checkpointer. dgs
- * must hold every disk group whose filesystem keeps DBs too: a checkpoint
- * syncs all of them. 0 or -errno (nothing is left attached then). */
+ * (dg_set_journal), and start the committers and the checkpointer. A disk
+ * group whose replay fails is marked failed (dg_note_result) and keeps its
+ * files for the next start. dgs must hold every disk group whose
+ * filesystem keeps DBs too: a checkpoint syncs all of them. 0, or -errno
+ * when no thread could start (nothing is left attached then). */
 int journals_open(struct journals **out, struct disk_group *const *dgs, size_t n,
                   unsigned checkpoint_ms, journal_name_fn *on_name, void *arg) WUR;
 /* Checkpoint, stop every thread, detach and close: a clean stop leaves no

@@ -3,8 +3,9 @@
  * and torn files rewritten, intact ones left, paths outside the disk group
  * refused, a torn tail ignored, names handed on), and the journals' life
  * cycle (records synced into journal-<gen>, a clean close leaves nothing, a
- * file left by a crash is replayed at open, one owner per disk group, a
- * checkpoint waits for the writes that hold it). */
+ * file left by a crash is replayed at open, one whose replay fails is kept,
+ * one owner per disk group, a checkpoint waits for the writes that hold
+ * it). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -294,6 +295,34 @@ static void test_life_cycle(void **state)
     free(gen0);
 }
 
+static void test_replay_failure_keeps_files(void **state)
+{
+    struct journals *js;
+    struct seen seen = {0};
+    struct buf b;
+
+    (void)state;
+    /* A record whose file cannot be put back (a regular file stands where
+     * its directory must go): that disk group gets no journal this run and
+     * keeps the file for the next start; the others go on. */
+    char *blocker = xasprintf("%s/objects/7", dg_path(dgs[0]));
+    write_file(blocker, "x", 1);
+    buf_init(&b, 0);
+    journal_record_encode(&b, "objects/7/a/b/1.data", "/a/c/stuck", "stuck", 5);
+    char *left = xasprintf("%s/journal-3", dg_path(dgs[0]));
+    write_file(left, b.data, b.len);
+    buf_release(&b);
+
+    assert_int_equal(journals_open(&js, dgs, NDG, 3600 * 1000, on_name, &seen), 0);
+    assert_null(dg_journal(dgs[0]));
+    assert_non_null(dg_journal(dgs[1]));
+    assert_int_equal(access(left, F_OK), 0);
+    journals_close(js);
+    assert_int_equal(access(left, F_OK), 0);
+    free(left);
+    free(blocker);
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
@@ -335,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_record_round_trip),
         cmocka_unit_test_setup_teardown(test_replay_restores, setup, teardown),
         cmocka_unit_test_setup_teardown(test_life_cycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_failure_keeps_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_waits_for_holds, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
