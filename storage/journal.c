@@ -56,6 +56,7 @@ struct journal {
     bool stop;
     pthread_mutex_t io;         /* the current file */
     int fd;
+    bool dir_synced;            /* the file's directory entry is on disk */
     uint64_t gen, size;
     uint64_t first_ns;          /* when its oldest record was synced */
     struct old_file *old;       /* the checkpointer's */
@@ -117,20 +118,17 @@ static char *gen_path(const struct disk_group *dg, uint64_t gen)
     return xasprintf("%s/" FILE_PREFIX "%" PRIu64, dg_path(dg), gen);
 }
 
-/* Create generation gen's empty file and sync its directory entry, so
- * records synced in it are found after a power cut. The fd, or -errno. */
+/* Create generation gen's empty file. Its directory entry is synced by
+ * the committer before the first record in it counts (dir_synced), so a
+ * start or a rotation waits for no sync. The fd, or -errno. */
 static int create_gen(const struct disk_group *dg, uint64_t gen)
 {
     char *path = gen_path(dg, gen);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = fd < 0 ? -errno : fsync_dir(dg_path(dg));
+    int rc = fd < 0 ? -errno : fd;
 
     free(path);
-    if (fd >= 0 && rc < 0) {
-        close(fd);
-        return rc;
-    }
-    return fd < 0 ? rc : fd;
+    return rc;
 }
 
 static void unlink_gen(const struct disk_group *dg, uint64_t gen)
@@ -248,6 +246,9 @@ static int write_batch(struct journal *j, struct journal_append *batch)
     }
     if (rc == 0 && fdatasync(j->fd) < 0)
         rc = -errno;
+    /* A record in a file a power cut could unname is not synced yet. */
+    if (rc == 0 && !j->dir_synced && (rc = fsync_dir(dg_path(j->dg))) == 0)
+        j->dir_synced = true;
     if (rc == 0) {
         if (j->size == 0)
             j->first_ns = mono_ns();
@@ -337,6 +338,7 @@ static void rotate(struct journal *j)
             j->old = xrealloc(j->old, (j->n_old + 1) * sizeof(*j->old));
             j->old[j->n_old++] = (struct old_file){.fd = j->fd, .gen = j->gen};
             j->fd = fd;
+            j->dir_synced = false;
             j->gen++;
             j->size = 0;
         }
