@@ -136,6 +136,9 @@ static const struct config_opt options[] = {
          "run the replicator in the background of `serve`"),
     UINT(REP, "interval", "30", 1, 86400, replicator_interval,
          "seconds from the end of one replication pass to the start of the next"),
+    UINT(REP, "nice", "10", 0, 19, replicator_nice,
+         "niceness of the replicator thread of `serve`: a pass walks every hash directory, "
+         "and requests come first"),
     UINT(REP, "files_per_second", "200", 0, UINT_MAX, replicator_files_per_second,
          "most files (and DBs) copied or merged per second; 0 means no limit"),
     U64(REP, "bytes_per_second", "104857600", 0, 1ULL << 50, replicator_bytes_per_second,

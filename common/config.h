@@ -96,6 +96,7 @@ struct config {
     /* [replicator] (INI keys drop the replicator_ prefix) */
     bool replicator_enabled;    /* run the background thread in serve */
     unsigned replicator_interval;       /* seconds between passes */
+    unsigned replicator_nice;           /* the background thread's niceness */
     unsigned replicator_files_per_second;   /* copies; 0 = unlimited */
     uint64_t replicator_bytes_per_second;   /* 0 = unlimited */
     unsigned reclaim_age;       /* seconds before tombstones are reaped */

@@ -270,6 +270,7 @@ static void *committer(void *arg)
 {
     struct journal *j = arg;
 
+    (void)pthread_setname_np(pthread_self(), "journal");
     pthread_mutex_lock(&j->lock);
     for (;;) {
         while (!j->head && !j->stop)
@@ -419,6 +420,7 @@ static void *checkpointer(void *arg)
 {
     struct journals *js = arg;
 
+    (void)pthread_setname_np(pthread_self(), "checkpointer");
     pthread_mutex_lock(&js->lock);
     while (!js->stop) {
         struct timespec until;

@@ -255,3 +255,26 @@ def test_no_resurrection(spawn, data_dir):
     rows = db_rows(os.path.join(data_dir, "dg1"), "containers")
     live = sorted(r[0] for rs in rows.values() for r in rs if r[4] == 0)
     assert live == sorted(want)
+
+
+def _thread_nice(pid, name):
+    """The niceness of the thread of pid named name (its comm)."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            if f.read().strip() != name:
+                continue
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            # after "(comm)": state is field 3, nice field 19
+            return int(f.read().rsplit(")", 1)[1].split()[16])
+    raise AssertionError("no thread named %r" % name)
+
+
+@pytest.mark.swiftlet_only
+@pytest.mark.parametrize("conf,want", [(None, 10), ("[replicator]\nnice = 17\n", 17)])
+def test_replicator_runs_behind_requests(spawn, conf, want):
+    """A pass walks every hash directory; its thread runs at a lower
+    priority ([replicator] nice, 10 by default) so requests come first,
+    while the request threads keep the process's own."""
+    srv = spawn(conf=conf)
+    assert _thread_nice(srv.proc.pid, "replicator") == want
+    assert _thread_nice(srv.proc.pid, "journal") == 0
