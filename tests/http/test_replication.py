@@ -258,14 +258,22 @@ def test_no_resurrection(spawn, data_dir):
 
 
 def _thread_nice(pid, name):
-    """The niceness of the thread of pid named name (its comm)."""
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-            if f.read().strip() != name:
-                continue
-        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-            # after "(comm)": state is field 3, nice field 19
-            return int(f.read().rsplit(")", 1)[1].split()[16])
+    """The niceness of the thread of pid named name (its comm). The
+    background threads start (and name themselves) just after the server
+    answers its first request, so wait up to 10 s for it."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                    if f.read().strip() != name:
+                        continue
+                with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                    # after "(comm)": state is field 3, nice field 19
+                    return int(f.read().rsplit(")", 1)[1].split()[16])
+            except FileNotFoundError:
+                continue    # a thread that just ended
+        time.sleep(0.05)
     raise AssertionError("no thread named %r" % name)
 
 
