@@ -346,7 +346,7 @@ static void test_checkpoint_waits_for_holds(void **state)
     assert_int_equal(access(gen0, F_OK), 0);
     journal_release(hold);
     int waited = 0;
-    while (access(gen0, F_OK) == 0 && waited < 5000) {
+    while (access(gen0, F_OK) == 0 && waited < 30000) {
         sleep_ms(20);
         waited += 20;
     }
