@@ -13,6 +13,7 @@
 #include "../common/log.h"
 #include "io.h"
 #include "journal.h"
+#include "object_sync.h"
 
 #define MAGIC "SWJ1"
 
@@ -117,35 +118,20 @@ static bool same_content(const char *path, const uint8_t *data, size_t len)
     return same;
 }
 
-/* mkdir -p of the directories of rel (a file path) below root. 0, -errno. */
-static int make_parents(const char *root, const char *rel)
-{
-    char *path = xasprintf("%s/%s", root, rel);
-    char *p = path + strlen(root) + 1;
-    int rc = 0;
-
-    while (rc == 0 && (p = strchr(p, '/'))) {
-        *p = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST)
-            rc = -errno;
-        *p++ = '/';
-    }
-    free(path);
-    return rc;
-}
-
 /* Write data to target through a synced temp file beside it, renamed over
- * it, and sync the directory. 0, -errno. */
+ * it, and sync the directory; directories missing on the way are made
+ * (and synced into their parents). 0, -errno. */
 static int rewrite_file(const char *target, const uint8_t *data, size_t len)
 {
     char *tmp = xasprintf("%s.journal-tmp", target);
     char *dir = xstrdup(target);
-    int rc = 0, fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc, fd = -1;
 
     *strrchr(dir, '/') = '\0';
-    if (fd < 0) {
+    if ((rc = objsync_mkdirs(dir)) == 0 &&
+        (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
         rc = -errno;
-    } else {
+    if (rc == 0) {
         for (size_t off = 0; rc == 0 && off < len;) {
             ssize_t w = pwrite(fd, data + off, len - off, (off_t)off);
             if (w < 0)
@@ -177,9 +163,7 @@ static int restore(const char *root, const struct journal_record *r)
     int rc = 0;
 
     if (!same_content(target, r->data, r->len)) {
-        rc = make_parents(root, rel);
-        if (rc == 0)
-            rc = rewrite_file(target, r->data, r->len);
+        rc = rewrite_file(target, r->data, r->len);
         if (rc == 0)
             rc = 1;
         else
