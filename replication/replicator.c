@@ -636,7 +636,10 @@ static void *replicator_main(void *arg)
     if (setpriority(PRIO_PROCESS, (id_t)gettid(), (int)r->cfg->replicator_nice) < 0)
         log_warn("msg=\"cannot lower the replicator's priority\" err=\"%s\"", err_str(-errno));
 
-    while (!wait_interval(r, r->cfg->replicator_interval)) {
+    /* The first pass starts at once, as Swift's replicator does: until a
+     * pass confirms them, every disk group is stale (storage/fresh.h) and
+     * every read asks two replicas. */
+    for (unsigned wait = 0; !wait_interval(r, wait); wait = r->cfg->replicator_interval) {
         struct replicator_stats st = {0};
         uint64_t t0 = mono_ns();
         int rc = replicator_pass(r->c, r->cfg, NULL, &r->stop, &st);

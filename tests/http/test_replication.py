@@ -208,6 +208,32 @@ def test_background_replicator_heals(spawn, data_dir):
 
 
 @pytest.mark.swiftlet_only
+def test_first_pass_runs_at_start(spawn, data_dir):
+    """The first pass starts with the server, not an interval (30 s) later,
+    as Swift's replicator does: a disk group wiped while the server was
+    down is whole again within seconds of the start."""
+    cfg = config(data_dir, enabled="false")
+    srv = spawn(data_dir, extra=["-c", cfg])
+    surl, tok = srv.auth()
+    want = fill(new_session(tok), surl, n=5)
+    n_live = sum(len(v) for v in want.values())
+    assert srv.stop() == 0
+
+    wipe(os.path.join(data_dir, "dg2"))
+    cfg = config(data_dir, enabled="true")     # the default interval
+    srv = spawn(data_dir, extra=["-c", cfg])
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            assert_three_identical_copies(data_dir, n_live)
+            break
+        except AssertionError:
+            time.sleep(0.2)
+    assert_three_identical_copies(data_dir, n_live)
+    assert srv.stop() == 0
+
+
+@pytest.mark.swiftlet_only
 def test_no_resurrection(spawn, data_dir):
     """A disk group that missed overwrites and deletes (an old copy of it
     put back) must not bring old versions or deleted objects back: after
