@@ -134,6 +134,14 @@ int buf_appendf(struct buf *b, const char *fmt, ...)
     return rc;
 }
 
+void buf_adopt(struct buf *b, char *data, size_t len)
+{
+    buf_release(b);
+    b->data = data;
+    b->len = len;
+    b->alloc = len + 1;
+}
+
 char *buf_detach(struct buf *b, size_t *len_out)
 {
     char *s = b->alloc ? b->data : xstrdup("");

@@ -34,6 +34,9 @@ int buf_appends(struct buf *b, const char *s) WUR;            /* 0, -E2BIG */
 int buf_appendc(struct buf *b, char c) WUR;                   /* 0, -E2BIG */
 int buf_appendf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3) WUR;
 int buf_vappendf(struct buf *b, const char *fmt, va_list ap) PRINTF_LIKE(2, 0) WUR;
+/* Make the heap block data, len + 1 bytes with data[len] == '\0', the
+ * buffer's contents, freeing what it held; the cap is not checked. */
+void buf_adopt(struct buf *b, char *data, size_t len);
 /* Take ownership of the heap string (never NULL); the buffer becomes empty. */
 char *buf_detach(struct buf *b, size_t *len_out);
 

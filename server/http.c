@@ -1047,6 +1047,12 @@ int http_start(struct http_server **out, struct server *srv, const char *where)
     for (size_t i = 0; i < hs->n_workers; i++)
         pthread_create(&hs->workers[i], NULL, worker_main, hs);
 
+    /* Each connection's request line and headers live in an MHD pool of
+     * this size, which MHD zeroes between the requests of a keep-alive
+     * connection: measured, at 64 KiB that memset was 4% of a 4 KiB GET.
+     * 32 KiB still holds far more than Swift's limits let a request carry
+     * (8 KiB per header, 4 KiB of metadata in all). */
+    const size_t conn_memory = 32 * 1024;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned threads = cfg->threads ? cfg->threads : (unsigned)(ncpu > 0 ? ncpu : 2);
     hs->daemon = MHD_start_daemon(
@@ -1055,7 +1061,7 @@ int http_start(struct http_server **out, struct server *srv, const char *where)
         0, NULL, NULL, on_request, hs, MHD_OPTION_LISTEN_SOCKET, fd,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_URI_LOG_CALLBACK, on_uri, hs,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, hs, MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape_nothing, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        unescape_nothing, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT, conn_memory,
         MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
     if (!hs->daemon) {
         close(fd);

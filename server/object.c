@@ -250,7 +250,10 @@ static void send_body(struct request *r, struct object_reader *rd)
         r->resp_offset += rg[0].start;
         r->resp_len = rg[0].end - rg[0].start;
     }
-    if (r->resp_len > 0 && rd->body) {   /* already read and checked */
+    if (r->resp_len > 0 && rd->body && r->resp_len == rd->meta.size) {
+        buf_adopt(&r->resp_body, rd->body, rd->meta.size);   /* read and checked */
+        rd->body = NULL;
+    } else if (r->resp_len > 0 && rd->body) {
         if (buf_append(&r->resp_body, rd->body + (r->resp_offset - rd->body_offset),
                        r->resp_len) != 0)
             abort();   /* GET_VERIFY_MAX bytes; response bodies have no cap */

@@ -381,10 +381,26 @@ static int data_json_check(const char *json, uint32_t json_len, uint32_t json_cr
     return data_meta_parse(json, json_len, body_len, m);
 }
 
+/* The trailer tr of a .data of size bytes: where its JSON ends (the body
+ * length), the JSON's length and CRC. 0 or ERR_CORRUPT. */
+static int trailer_parse(const uint8_t *tr, uint64_t size, uint64_t *body_len, uint32_t *json_len,
+                         uint32_t *json_crc)
+{
+    *body_len = get_le(tr + 8, 8);
+    *json_len = (uint32_t)get_le(tr + 16, 4);
+    *json_crc = (uint32_t)get_le(tr + 20, 4);
+    if (memcmp(tr, TRAILER_MAGIC, 8) != 0 || *json_len > JSON_MAX || *body_len > size ||
+        *body_len + *json_len + TRAILER_LEN != size)
+        return ERR_CORRUPT;
+    return 0;
+}
+
 int data_read_meta(int fd, struct object_meta *m)
 {
     uint8_t tail[TAIL_READ];
     struct stat st;
+    uint64_t body_len;
+    uint32_t json_len, json_crc;
     int rc;
 
     if (fstat(fd, &st) < 0)
@@ -398,11 +414,7 @@ int data_read_meta(int fd, struct object_meta *m)
     if (rc < 0)
         return rc;
     const uint8_t *tr = tail + want - TRAILER_LEN;
-    uint64_t body_len = get_le(tr + 8, 8);
-    uint32_t json_len = (uint32_t)get_le(tr + 16, 4);
-    uint32_t json_crc = (uint32_t)get_le(tr + 20, 4);
-    if (memcmp(tr, TRAILER_MAGIC, 8) != 0 || json_len > JSON_MAX || body_len > size ||
-        body_len + json_len + TRAILER_LEN != size)
+    if (trailer_parse(tr, size, &body_len, &json_len, &json_crc) < 0)
         return ERR_CORRUPT;
     if ((size_t)json_len + TRAILER_LEN <= want)
         return data_json_check((const char *)tr - json_len, json_len, json_crc, body_len, m);
@@ -412,5 +424,38 @@ int data_read_meta(int fd, struct object_meta *m)
     if (rc == 0)
         rc = data_json_check(json, json_len, json_crc, body_len, m);
     free(json);
+    return rc;
+}
+
+int data_read_small(int fd, uint64_t max, struct object_meta *m, char **body)
+{
+    struct stat st;
+    uint64_t body_len;
+    uint32_t json_len, json_crc;
+
+    *body = NULL;
+    if (fstat(fd, &st) < 0)
+        return -errno;
+    if (st.st_size < TRAILER_LEN)
+        return ERR_CORRUPT;
+    uint64_t size = (uint64_t)st.st_size;
+    if (size > max + TAIL_READ)
+        return data_read_meta(fd, m);
+
+    char *file = xmalloc((size_t)size);
+    int rc = pread_full(fd, file, (size_t)size, 0);
+    if (rc == 0)
+        rc = trailer_parse((const uint8_t *)file + size - TRAILER_LEN, size, &body_len, &json_len,
+                           &json_crc);
+    if (rc == 0)
+        rc = data_json_check(file + body_len, json_len, json_crc, body_len, m);
+    if (rc == 0 && body_len <= max && crc32c_update(0, file, body_len) != m->crc32c)
+        rc = ERR_CORRUPT;
+    if (rc == 0 && body_len <= max) {
+        file[body_len] = '\0';   /* the JSON's first byte, parsed already */
+        *body = file;
+        return 0;
+    }
+    free(file);
     return rc;
 }

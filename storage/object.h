@@ -87,7 +87,8 @@ struct object_reader {
     struct object_meta meta;  /* .meta already applied */
     struct disk_group *dg;    /* the replica being served */
     char *body;               /* object_open_verified: the whole body, its
-                                 CRC32C checked; NULL otherwise */
+                                 CRC32C checked, NUL-terminated (heap, so
+                                 buf_adopt can take it); NULL otherwise */
 };
 
 /* Find the newest version among the usable disk groups of pl and open it.

@@ -73,5 +73,11 @@ int post_meta_apply(const char *p, size_t n, int64_t ts, struct object_meta *m) 
  * tail in one pread when JSON + trailer fit in TAIL_READ bytes.
  * 0, ERR_CORRUPT, -errno. */
 int data_read_meta(int fd, struct object_meta *m) WUR;
+/* As data_read_meta, but a file of at most max + TAIL_READ bytes is read
+ * whole, in one pread, and when its body is at most max bytes it is checked
+ * against its CRC32C and handed back: *body is a heap buffer of more than
+ * m->size bytes, body[m->size] == '\0'. Otherwise *body is NULL.
+ * 0, ERR_CORRUPT (metadata or body), -errno. */
+int data_read_small(int fd, uint64_t max, struct object_meta *m, char **body) WUR;
 
 #endif

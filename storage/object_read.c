@@ -6,8 +6,9 @@
  *
  * A GET is a handful of system calls per replica: open the hash directory,
  * getdents64 it into a stack buffer (no DIR, no stat), and only for the
- * chosen replica openat + fstat + one pread of the tail, which holds the
- * trailer and, for the usual small metadata, the JSON too. Files are opened
+ * chosen replica openat + fstat + one pread: of the tail, which holds the
+ * trailer and, for the usual small metadata, the JSON too; or, for a GET of
+ * a small object, of the whole file, body included. Files are opened
  * relative to the directory fd, so no path is walked twice. */
 #include <errno.h>
 #include <fcntl.h>
@@ -112,20 +113,27 @@ static void log_unreadable(const struct replica *r, const char *fname, int rc)
              err_str(rc));
 }
 
-/* Open <ts>.data in the replica's directory and read its metadata.
+/* Open <ts>.data in the replica's directory and read its metadata; with
+ * verify_max, a small file whole, its body checked into *body (else NULL).
  * The fd, or ERR_CORRUPT/-errno. */
-static int data_open(const struct replica *r, struct object_meta *m)
+static int data_open(const struct replica *r, struct object_meta *m, uint64_t verify_max,
+                     char **body)
 {
     char fname[FILE_NAME_MAX];
     int fd, rc;
 
+    *body = NULL;
     file_name(r->s.newest, ".data", fname);
     fd = openat(r->dfd, fname, O_RDONLY | O_CLOEXEC);
-    rc = fd < 0 ? -errno : data_read_meta(fd, m);
+    rc = fd < 0 ? -errno
+         : verify_max ? data_read_small(fd, verify_max, m, body)
+                      : data_read_meta(fd, m);
     if (rc == 0 && m->timestamp != r->s.newest)
         rc = ERR_CORRUPT;
     if (rc < 0) {
         log_unreadable(r, fname, rc);
+        free(*body);
+        *body = NULL;
         if (fd >= 0)
             close(fd);
         return rc;
@@ -202,8 +210,10 @@ static void reader_init(struct object_reader *r)
  * CRC32C against m. 0, ERR_CORRUPT, -errno; *out is set only on 0. */
 static int body_read_verified(int fd, const struct object_meta *m, char **out)
 {
-    char *body = xmalloc(m->size ? m->size : 1);
+    char *body = xmalloc(m->size + 1);
     int rc = pread_full(fd, body, m->size, 0);
+
+    body[m->size] = '\0';
 
     if (rc == 0 && crc32c_update(0, body, m->size) != m->crc32c)
         rc = ERR_CORRUPT;
@@ -249,8 +259,9 @@ static int open_newest(struct object_reader *r, const struct replica *reps, size
     for (size_t i = 0; i < n && reps[i].s.kind == F_DATA; i++) {
         if (how->same_version && reps[i].s.newest != reps[0].s.newest)
             break;
-        int fd = data_open(&reps[i], &r->meta);
-        if (fd >= 0 && how->verify_max && r->meta.size <= how->verify_max) {
+        int fd = data_open(&reps[i], &r->meta, how->verify_max, &r->body);
+        /* a small body with much metadata was not read with it */
+        if (fd >= 0 && how->verify_max && !r->body && r->meta.size <= how->verify_max) {
             int rc = body_read_verified(fd, &r->meta, &r->body);
             if (rc < 0) {
                 close(fd);

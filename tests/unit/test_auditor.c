@@ -64,7 +64,10 @@ static void fill(uint8_t *p, size_t n, unsigned seed)
 }
 
 /* Store object obj (n bytes, pattern seed) on all three disk groups. */
-static void put(struct placement *pl, const char *obj, size_t n, unsigned seed)
+/* Write n bytes of seed's pattern as obj, with one metadata value of
+ * meta_len bytes (none when 0). */
+static void put_meta(struct placement *pl, const char *obj, size_t n, unsigned seed,
+                     size_t meta_len)
 {
     struct object_writer *w;
     struct object_meta m;
@@ -75,9 +78,21 @@ static void put(struct placement *pl, const char *obj, size_t n, unsigned seed)
     assert_int_equal(object_writer_open(&w, pl, "/AUTH_test/c/o", ts_now()), 0);
     assert_int_equal(object_writer_write(w, body, n), 0);
     object_meta_init(&m);
+    if (meta_len) {
+        char *v = malloc(meta_len + 1);
+        memset(v, 'm', meta_len);
+        v[meta_len] = '\0';
+        kv_add(&m.headers, "X-Object-Meta-Big", v);
+        free(v);
+    }
     assert_int_equal(object_writer_commit(w, &m, NULL, NULL), 0);
     object_meta_release(&m);
     free(body);
+}
+
+static void put(struct placement *pl, const char *obj, size_t n, unsigned seed)
+{
+    put_meta(pl, obj, n, seed, 0);
 }
 
 /* Path of the single file ending in ext in pl's directory on dg i. */
@@ -405,6 +420,29 @@ static void test_verified_open_falls_back(void **state)
     free(path);
 }
 
+/* A small body under metadata too large for the one whole-file read
+ * (storage/object_int.h data_read_small) is still read and checked. */
+static void test_verified_open_much_metadata(void **state)
+{
+    struct placement pl;
+    struct object_reader r;
+    uint8_t want[50];
+    (void)state;
+
+    put_meta(&pl, "bigmeta", sizeof(want), 4, 6000);
+    fill(want, sizeof(want), 4);
+    char *path = file_of(&pl, 0, ".data");
+    flip_body(path);
+    assert_int_equal(object_open_verified(&r, &pl, 100), 0);
+    assert_non_null(r.body);
+    assert_memory_equal(r.body, want, sizeof(want));
+    assert_int_equal(r.body[sizeof(want)], '\0');
+    assert_true(r.dg != dgs[0]);
+    object_reader_close(&r);
+    assert_int_equal(quarantined_on(&pl, 0, "objects"), 1);
+    free(path);
+}
+
 /* Every replica bad: -EIO, and each is quarantined as it is met. */
 static void test_verified_open_all_bad(void **state)
 {
@@ -454,6 +492,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verified_open_falls_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verified_open_much_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verified_open_all_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_quarantines_bad_trailer, setup, teardown),
     };

@@ -100,6 +100,25 @@ static void test_buf_appendf_growth(void **state)
     free(s);
 }
 
+/* buf_adopt takes a heap block as the contents (a GET's checked body is
+ * handed to the response that way, without a copy); appending grows it. */
+static void test_buf_adopt(void **state)
+{
+    struct buf b;
+    char *block = xmalloc(6);
+    (void)state;
+
+    memcpy(block, "hello", 6);
+    buf_init(&b, 0);
+    assert_int_equal(buf_appends(&b, "old"), 0);
+    buf_adopt(&b, block, 5);
+    assert_ptr_equal(b.data, block);
+    assert_int_equal(b.len, 5);
+    assert_int_equal(buf_appends(&b, ", world"), 0);
+    assert_string_equal(b.data, "hello, world");
+    buf_release(&b);
+}
+
 /* ---- hash --------------------------------------------------------------- */
 
 static const struct {
@@ -947,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_buf_empty_and_nul),
         cmocka_unit_test(test_buf_cap),
         cmocka_unit_test(test_buf_appendf_growth),
+        cmocka_unit_test(test_buf_adopt),
         cmocka_unit_test(test_md5_vectors),
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_hmac_vectors),
