@@ -59,7 +59,10 @@ struct install {
     int rc;                 /* 0 while this replica is still on its way */
     int dfd;                /* the hash directory */
     int file_fd;            /* the new file once named (linked or created), else -1 */
-    int parent_fd[NEW_DIRS_MAX];    /* parents of the directories created */
+    /* The directories created: each one's parent is dir cut at
+     * parent_len[j], opened and synced in round 2 only (a journaled file
+     * needs neither: the journal can make them again). */
+    size_t parent_len[NEW_DIRS_MAX];
     size_t n_parent;
     char dir[ITEM_PATH_MAX];
 };
@@ -113,9 +116,10 @@ static int open_tmp(struct disk_group *dg, const char *hash_hex, int64_t ts, cha
 
 /* ---- directories ---- */
 
-/* Remember that the directory path was just created (by us, or by a racing
- * writer after we saw it missing: that one may not have synced yet), so its
- * entry in the parent must be synced in round 2. 0 or -errno. */
+/* Remember that the directory path (a prefix of in->dir) was just created
+ * (by us, or by a racing writer after we saw it missing: that one may not
+ * have synced yet), so its entry in the parent must be synced in round 2.
+ * 0 or -errno. */
 static int note_new_dir(struct install *in, char *path)
 {
     char *slash = strrchr(path, '/');
@@ -123,17 +127,13 @@ static int note_new_dir(struct install *in, char *path)
 
     if (!slash || slash == path)
         return 0;
-    *slash = '\0';
     if (in->n_parent == NEW_DIRS_MAX) {
+        *slash = '\0';
         rc = fsync_dir(path);       /* deeper than any layout makes: sync now */
+        *slash = '/';
     } else {
-        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-            rc = -errno;
-        else
-            in->parent_fd[in->n_parent++] = fd;
+        in->parent_len[in->n_parent++] = (size_t)(slash - path);
     }
-    *slash = '/';
     return rc;
 }
 
@@ -235,30 +235,42 @@ static int install_place(struct install *in, const char *fname)
 static void install_sync(struct install *ins, size_t n)
 {
     int fds[REPLICAS * INSTALL_FDS] = {0}, res[REPLICAS * INSTALL_FDS];
-    size_t owner[REPLICAS * INSTALL_FDS], k = 0;
+    size_t owner[REPLICAS * INSTALL_FDS], k = 0, k_parents;
+    char parent[ITEM_PATH_MAX];
 
+    for (size_t i = 0; i < n && i < REPLICAS; i++) {
+        struct install *in = &ins[i];
+        for (size_t j = 0; j < in->n_parent && in->rc == 0; j++) {
+            memcpy(parent, in->dir, in->parent_len[j]);
+            parent[in->parent_len[j]] = '\0';
+            fds[k] = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (fds[k] < 0)
+                in->rc = -errno;
+            else
+                owner[k++] = i;
+        }
+    }
+    k_parents = k;
     for (size_t i = 0; i < n && i < REPLICAS; i++) {
         struct install *in = &ins[i];
         if (in->rc < 0)
             continue;
-        for (size_t j = 0; j < in->n_parent; j++, k++)
-            fds[k] = in->parent_fd[j], owner[k] = i;
         if (in->file_fd >= 0)
             fds[k] = in->file_fd, owner[k++] = i;
         fds[k] = in->dfd, owner[k++] = i;
     }
-    if (fsync_many(fds, k, res) == 0)
-        return;
-    for (size_t j = 0; j < k; j++) {
-        if (res[j] < 0 && ins[owner[j]].rc == 0)
-            ins[owner[j]].rc = res[j];
+    if (fsync_many(fds, k, res) != 0) {
+        for (size_t j = 0; j < k; j++) {
+            if (res[j] < 0 && ins[owner[j]].rc == 0)
+                ins[owner[j]].rc = res[j];
+        }
     }
+    for (size_t j = 0; j < k_parents; j++)
+        close(fds[j]);
 }
 
 static void install_close(struct install *in)
 {
-    for (size_t j = 0; j < in->n_parent; j++)
-        close(in->parent_fd[j]);
     if (in->file_fd >= 0)
         close(in->file_fd);
     if (in->body_fd >= 0)
