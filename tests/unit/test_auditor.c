@@ -443,6 +443,39 @@ static void test_verified_open_much_metadata(void **state)
     free(path);
 }
 
+/* A read leaves the access times alone: with relatime the first read of
+ * a new file (or of its directory) would write its inode. */
+static void test_read_keeps_atime(void **state)
+{
+    struct placement pl;
+    struct object_reader r;
+    struct stat st;
+    const struct timespec old[2] = {{.tv_sec = 1000000000}, {.tv_nsec = UTIME_OMIT}};
+    char *path[NDG], *dir[NDG];
+    (void)state;
+
+    put(&pl, "atime", 300, 6);
+    for (size_t i = 0; i < NDG; i++) {
+        path[i] = file_of(&pl, i, ".data");
+        dir[i] = placement_dir(&pl, dgs[i]);
+        /* older than the mtimes: relatime would update both */
+        assert_int_equal(utimensat(AT_FDCWD, path[i], old, 0), 0);
+        assert_int_equal(utimensat(AT_FDCWD, dir[i], old, 0), 0);
+    }
+    assert_int_equal(object_open_verified(&r, &pl, 65536), 0);
+    object_reader_close(&r);
+    assert_int_equal(object_open(&r, &pl), 0);
+    object_reader_close(&r);
+    for (size_t i = 0; i < NDG; i++) {
+        assert_int_equal(stat(path[i], &st), 0);
+        assert_int_equal(st.st_atim.tv_sec, 1000000000);
+        assert_int_equal(stat(dir[i], &st), 0);
+        assert_int_equal(st.st_atim.tv_sec, 1000000000);
+        free(dir[i]);
+        free(path[i]);
+    }
+}
+
 /* Every replica bad: -EIO, and each is quarantined as it is met. */
 static void test_verified_open_all_bad(void **state)
 {
@@ -493,6 +526,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verified_open_falls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verified_open_much_metadata, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_keeps_atime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verified_open_all_bad, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_quarantines_bad_trailer, setup, teardown),
     };
