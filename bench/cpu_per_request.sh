@@ -18,6 +18,7 @@
 # which would slow the next PUT measurement on this machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 phase=${1:?usage: bench/cpu_per_request.sh PHASE [ROUNDS]}
 rounds=${2:-2}
 shared=${SHARED_BENCH:-../shared/bench}
@@ -37,12 +38,7 @@ out=$(mktemp -d /tmp/swiftlet-cpu-out.XXXXXX)    # swiftbench's tables
 read -r pid_a data_a < <(start "$bin_a" 8185 "${CONF_A:-}")
 read -r pid_b data_b < <(start "$bin_b" 8186 "${CONF_B:-}")
 trap 'kill $pid_a $pid_b 2>/dev/null; wait 2>/dev/null' EXIT
-for port in 8185 8186; do
-    for _ in $(seq 100); do
-        curl -fs "http://127.0.0.1:$port/healthcheck" >/dev/null && break
-        sleep 0.05
-    done
-done
+for port in 8185 8186; do wait_healthy "$port"; done
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 

@@ -8,6 +8,7 @@
 #        SHARED_BENCH (../shared/bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 shared=${SHARED_BENCH:-../shared/bench}
 bin=build/swiftlet
 [ -x "$bin" ] || make -s all
@@ -25,12 +26,7 @@ start() {   # start MODE PORT -> data dir on stdout
 read -r pid_u data_u < <(start uring 8183)
 read -r pid_s data_s < <(start sync 8184)
 trap 'kill $pid_u $pid_s 2>/dev/null; wait 2>/dev/null; rm -rf "$data_u" "$data_s" "$data_u.conf" "$data_s.conf"' EXIT
-for port in 8183 8184; do
-    for _ in $(seq 100); do
-        curl -fs "http://127.0.0.1:$port/healthcheck" >/dev/null && break
-        sleep 0.05
-    done
-done
+for port in 8183 8184; do wait_healthy "$port"; done
 "$shared/compare.sh" \
     "name=uring,auth=http://127.0.0.1:8183/auth/v1.0,user=test:tester,key=testing" \
     "name=sync,auth=http://127.0.0.1:8184/auth/v1.0,user=test:tester,key=testing" \

@@ -1,5 +1,6 @@
-# bench/lib.sh: helpers the large-object benchmarks (slo.sh, slo_huge.sh)
-# share; sourced, not run. Expects $pid to hold the swiftlet under test.
+# bench/lib.sh: helpers the benchmarks share (slo.sh, slo_huge.sh,
+# io_modes.sh, cpu_per_request.sh); sourced, not run. The RSS helpers expect
+# $pid to hold the swiftlet under test.
 
 now() { date +%s.%N; }
 
@@ -25,6 +26,11 @@ sample_rss() {
 # The lowest and highest sample of a sample_rss file, in MiB.
 rss_range() { sort -n "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 } END { printf "%d-%d MiB", lo / 1024, hi / 1024 }'; }
 
+# Wait (up to 10 s) until the server on port $1 answers /healthcheck.
+wait_healthy() {
+    for _ in $(seq 200); do curl -fs "http://127.0.0.1:$1/healthcheck" >/dev/null && break; sleep 0.05; done
+}
+
 # Start binary $1 on data dir $2 and port $3 (test:tester:testing, no
 # rate limit) in the background, set pid, and wait for /healthcheck.
 start_swiftlet() {
@@ -32,5 +38,5 @@ start_swiftlet() {
     "$1" serve --data "$2" --listen "127.0.0.1:$3" --user test:tester:testing:admin \
         --no-ratelimit --log-level warn &
     pid=$!
-    for _ in $(seq 200); do curl -fs "http://127.0.0.1:$3/healthcheck" >/dev/null && break; sleep 0.05; done
+    wait_healthy "$3"
 }
