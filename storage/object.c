@@ -395,22 +395,17 @@ static int trailer_parse(const uint8_t *tr, uint64_t size, uint64_t *body_len, u
     return 0;
 }
 
-int data_read_meta(int fd, struct object_meta *m)
+/* data_read_meta for a file of size bytes (> TRAILER_LEN): one pread of
+ * the tail, and of the JSON too when it does not fit there. */
+static int read_meta_tail(int fd, uint64_t size, struct object_meta *m)
 {
     uint8_t tail[TAIL_READ];
-    struct stat st;
     uint64_t body_len;
     uint32_t json_len, json_crc;
-    int rc;
-
-    if (fstat(fd, &st) < 0)
-        return -errno;
-    if (st.st_size < TRAILER_LEN)
-        return ERR_CORRUPT;
-    uint64_t size = (uint64_t)st.st_size;
     size_t want = (size_t)MIN(size, (uint64_t)TAIL_READ);
     /* One read for trailer and JSON together: the JSON is usually small. */
-    rc = pread_full(fd, tail, want, size - want);
+    int rc = pread_full(fd, tail, want, size - want);
+
     if (rc < 0)
         return rc;
     const uint8_t *tr = tail + want - TRAILER_LEN;
@@ -427,35 +422,53 @@ int data_read_meta(int fd, struct object_meta *m)
     return rc;
 }
 
-int data_read_small(int fd, uint64_t max, struct object_meta *m, char **body)
+/* The size of the open .data fd: 0, ERR_CORRUPT (too short), -errno. */
+static int data_size(int fd, uint64_t *size)
 {
     struct stat st;
-    uint64_t body_len;
-    uint32_t json_len, json_crc;
 
-    *body = NULL;
     if (fstat(fd, &st) < 0)
         return -errno;
     if (st.st_size < TRAILER_LEN)
         return ERR_CORRUPT;
-    uint64_t size = (uint64_t)st.st_size;
-    if (size > max + TAIL_READ)
-        return data_read_meta(fd, m);
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int data_read_meta(int fd, struct object_meta *m)
+{
+    uint64_t size;
+    int rc = data_size(fd, &size);
+
+    return rc < 0 ? rc : read_meta_tail(fd, size, m);
+}
+
+int data_read_small(int fd, uint64_t max, struct object_meta *m, char **body)
+{
+    uint64_t size, body_len;
+    uint32_t json_len, json_crc;
+    int rc = data_size(fd, &size);
+
+    *body = NULL;
+    if (rc < 0)
+        return rc;
+    if (size > max)     /* the body may still be small: the caller reads it */
+        return read_meta_tail(fd, size, m);
 
     char *file = xmalloc((size_t)size);
-    int rc = pread_full(fd, file, (size_t)size, 0);
+    rc = pread_full(fd, file, (size_t)size, 0);
     if (rc == 0)
         rc = trailer_parse((const uint8_t *)file + size - TRAILER_LEN, size, &body_len, &json_len,
                            &json_crc);
     if (rc == 0)
         rc = data_json_check(file + body_len, json_len, json_crc, body_len, m);
-    if (rc == 0 && body_len <= max && crc32c_update(0, file, body_len) != m->crc32c)
+    if (rc == 0 && crc32c_update(0, file, body_len) != m->crc32c)
         rc = ERR_CORRUPT;
-    if (rc == 0 && body_len <= max) {
-        file[body_len] = '\0';   /* the JSON's first byte, parsed already */
-        *body = file;
-        return 0;
+    if (rc < 0) {
+        free(file);
+        return rc;
     }
-    free(file);
-    return rc;
+    file[body_len] = '\0';   /* the JSON's first byte, parsed already */
+    *body = file;
+    return 0;
 }

@@ -73,10 +73,10 @@ int post_meta_apply(const char *p, size_t n, int64_t ts, struct object_meta *m) 
  * tail in one pread when JSON + trailer fit in TAIL_READ bytes.
  * 0, ERR_CORRUPT, -errno. */
 int data_read_meta(int fd, struct object_meta *m) WUR;
-/* As data_read_meta, but a file of at most max + TAIL_READ bytes is read
- * whole, in one pread, and when its body is at most max bytes it is checked
- * against its CRC32C and handed back: *body is a heap buffer of more than
- * m->size bytes, body[m->size] == '\0'. Otherwise *body is NULL.
+/* As data_read_meta, but a file of at most max bytes is read whole, in one
+ * pread, its body checked against its CRC32C and handed back: *body is a
+ * heap buffer of more than m->size bytes, body[m->size] == '\0'. For a
+ * larger file *body is NULL (its body may still be at most max bytes).
  * 0, ERR_CORRUPT (metadata or body), -errno. */
 int data_read_small(int fd, uint64_t max, struct object_meta *m, char **body) WUR;
 

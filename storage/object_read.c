@@ -274,7 +274,7 @@ static int open_newest(struct object_reader *r, const struct replica *reps, size
         if (how->same_version && reps[i].s.newest != reps[0].s.newest)
             break;
         int fd = data_open(&reps[i], &r->meta, how->verify_max, &r->body);
-        /* a small body with much metadata was not read with it */
+        /* a small body the file's metadata made too big to read whole */
         if (fd >= 0 && how->verify_max && !r->body && r->meta.size <= how->verify_max) {
             int rc = body_read_verified(fd, &r->meta, &r->body);
             if (rc < 0) {

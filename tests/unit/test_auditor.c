@@ -63,9 +63,8 @@ static void fill(uint8_t *p, size_t n, unsigned seed)
         p[i] = (uint8_t)((i * 131 + seed * 7) & 0xff);
 }
 
-/* Store object obj (n bytes, pattern seed) on all three disk groups. */
-/* Write n bytes of seed's pattern as obj, with one metadata value of
- * meta_len bytes (none when 0). */
+/* Store object obj (n bytes, pattern seed) on all three disk groups, with
+ * one metadata value of meta_len bytes (none when 0). */
 static void put_meta(struct placement *pl, const char *obj, size_t n, unsigned seed,
                      size_t meta_len)
 {
@@ -90,6 +89,7 @@ static void put_meta(struct placement *pl, const char *obj, size_t n, unsigned s
     free(body);
 }
 
+/* Store object obj (n bytes, pattern seed) on all three disk groups. */
 static void put(struct placement *pl, const char *obj, size_t n, unsigned seed)
 {
     put_meta(pl, obj, n, seed, 0);
@@ -420,8 +420,9 @@ static void test_verified_open_falls_back(void **state)
     free(path);
 }
 
-/* A small body under metadata too large for the one whole-file read
- * (storage/object_int.h data_read_small) is still read and checked. */
+/* A small body in a file its metadata makes larger than verify_max (so
+ * not read whole: storage/object_int.h data_read_small) is still read and
+ * checked. */
 static void test_verified_open_much_metadata(void **state)
 {
     struct placement pl;
