@@ -429,21 +429,29 @@ int dg_space(const struct disk_group *dg, uint64_t *free_bytes, uint64_t *total_
 void name_hash(const char *cluster, const char *account, const char *container,
                const char *object, uint8_t out[16])
 {
-    struct md5 *m = md5_new();
+    /* One digest call over "cluster/account[/container[/object]]": every
+     * request hashes its name, and a context per call with an update per
+     * part cost 2% of a small GET. Names fit the stack buffer unless the
+     * limits are raised far beyond Swift's. */
+    const char *parts[] = {cluster, account, container, container ? object : NULL};
+    char stack[2048], *s = stack;
+    size_t len = 0;
 
-    md5_update(m, cluster, strlen(cluster));
-    md5_update(m, "/", 1);
-    md5_update(m, account, strlen(account));
-    if (container) {
-        md5_update(m, "/", 1);
-        md5_update(m, container, strlen(container));
-        if (object) {
-            md5_update(m, "/", 1);
-            md5_update(m, object, strlen(object));
-        }
+    for (size_t i = 0; i < ARRAY_SIZE(parts) && parts[i]; i++)
+        len += strlen(parts[i]) + 1;
+    if (len > sizeof(stack))
+        s = xmalloc(len);
+    len = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(parts) && parts[i]; i++) {
+        size_t n = strlen(parts[i]);
+        if (i > 0)
+            s[len++] = '/';
+        memcpy(s + len, parts[i], n);
+        len += n;
     }
-    md5_final(m, out);
-    md5_free(m);
+    md5_raw(s, len, out);
+    if (s != stack)
+        free(s);
 }
 
 char *placement_dir(const struct placement *pl, const struct disk_group *dg)

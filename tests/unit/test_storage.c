@@ -314,6 +314,16 @@ static void test_name_hash(void **state)
     assert_memory_equal(a, want, 16);
     name_hash(CLUSTER, "AUTH_a", "c", NULL, b);
     assert_memory_not_equal(a, b, 16);
+    /* A name longer than name_hash's stack buffer hashes the same way. */
+    char *long_obj = malloc(3001), *joined;
+    memset(long_obj, 'x', 3000);
+    long_obj[3000] = '\0';
+    joined = xasprintf("%s/AUTH_a/c/%s", CLUSTER, long_obj);
+    name_hash(CLUSTER, "AUTH_a", "c", long_obj, a);
+    md5_raw(joined, strlen(joined), want);
+    assert_memory_equal(a, want, 16);
+    free(long_obj);
+    free(joined);
 
     memcpy(pl.hash, b, 16);
     hex_encode(b, 16, pl.hash_hex);
