@@ -39,15 +39,20 @@ void kv_release(struct kv_list *l)
     kv_init(l);
 }
 
-void kv_add(struct kv_list *l, const char *key, const char *value)
+void kv_add_owned(struct kv_list *l, char *key, char *value)
 {
     if (l->n == l->alloc) {
         l->alloc = l->alloc ? l->alloc * 2 : 8;
         l->items = xrealloc(l->items, l->alloc * sizeof(*l->items));
     }
-    l->items[l->n].key = xstrdup(key);
-    l->items[l->n].value = xstrdup(value);
+    l->items[l->n].key = key;
+    l->items[l->n].value = value;
     l->n++;
+}
+
+void kv_add(struct kv_list *l, const char *key, const char *value)
+{
+    kv_add_owned(l, xstrdup(key), xstrdup(value));
 }
 
 void kv_set(struct kv_list *l, const char *key, const char *value)

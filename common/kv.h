@@ -28,6 +28,8 @@ void kv_init(struct kv_list *l);
 void kv_release(struct kv_list *l);
 /* Append a copy (duplicates allowed). */
 void kv_add(struct kv_list *l, const char *key, const char *value);
+/* Append key and value themselves (heap strings the list now owns). */
+void kv_add_owned(struct kv_list *l, char *key, char *value);
 /* Replace the value of the first key (case-insensitive) or append. */
 void kv_set(struct kv_list *l, const char *key, const char *value);
 /* Value of the first matching key (case-insensitive) or NULL. */

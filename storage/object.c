@@ -309,7 +309,7 @@ char *post_json(int64_t ts, const char *content_type, const struct kv_list *head
     return json_dump_str(o);
 }
 
-static bool is_hex32(const char *s)
+bool is_hex32(const char *s)
 {
     uint8_t b[16];
 
@@ -317,6 +317,11 @@ static bool is_hex32(const char *s)
 }
 
 int data_meta_parse(const char *p, size_t n, uint64_t body_len, struct object_meta *m)
+{
+    return data_meta_decode(p, n, body_len, m) == 0 ? 0 : data_meta_parse_json(p, n, body_len, m);
+}
+
+int data_meta_parse_json(const char *p, size_t n, uint64_t body_len, struct object_meta *m)
 {
     json_t *o = json_loadb(p, n, 0, NULL);
     const char *ts = json_string_value(json_object_get(o, "timestamp"));

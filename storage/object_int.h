@@ -63,8 +63,19 @@ int scan_dirfd(int dfd, const char *dir, struct dir_scan *s, bool clean) WUR;
 
 char *data_json(const struct object_meta *m);     /* heap string */
 char *post_json(int64_t ts, const char *content_type, const struct kv_list *headers);
-/* Parse a .data's JSON into m (initialised). 0 or ERR_CORRUPT. */
+/* Parse a .data's JSON into m (initialised). 0 or ERR_CORRUPT.
+ * data_meta_decode answers first; jansson (data_meta_parse_json) decides
+ * whatever it declines. */
 int data_meta_parse(const char *p, size_t n, uint64_t body_len, struct object_meta *m) WUR;
+int data_meta_parse_json(const char *p, size_t n, uint64_t body_len, struct object_meta *m) WUR;
+/* The fast path (object_meta_decode.c): the JSON as data_json writes it
+ * for ASCII names and header values, decoded without building a jansson
+ * tree. 0 with m filled exactly as data_meta_parse_json would fill it, or
+ * -1, m untouched, for anything else: other input, unusual but valid JSON
+ * and corrupt JSON alike, which the caller hands to jansson. */
+int data_meta_decode(const char *p, size_t n, uint64_t body_len, struct object_meta *m) WUR;
+/* 32 hex digits, as an ETag is stored. */
+bool is_hex32(const char *s);
 /* Apply a .meta's JSON to m (headers, content type, meta_timestamp = ts).
  * m is unchanged on failure. 0 or ERR_CORRUPT. */
 int post_meta_apply(const char *p, size_t n, int64_t ts, struct object_meta *m) WUR;
