@@ -47,18 +47,31 @@ static void copy_out(char *out, size_t outlen, const char *s)
     out[n] = '\0';
 }
 
+/* v as exactly `width` decimal digits, zero-padded (v < 10^width); the
+ * end. ts_format and http_date run several times per request, and snprintf
+ * showed up in profiles of small GETs. */
+static char *put_digits(char *out, uint64_t v, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        out[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return out + width;
+}
+
 /* Timestamps are clamped to 0 .. 9999999999.99999 (10 integer digits). */
 void ts_format(int64_t ts, char out[TS_STRLEN])
 {
-    char tmp[48];
+    char *o;
 
     if (ts < 0)
         ts = 0;
     if (ts > 10000000000LL * TS_TICKS_PER_SEC - 1)
         ts = 10000000000LL * TS_TICKS_PER_SEC - 1;
-    snprintf(tmp, sizeof(tmp), "%010lld.%05lld", (long long)(ts / TS_TICKS_PER_SEC),
-             (long long)(ts % TS_TICKS_PER_SEC));
-    copy_out(out, TS_STRLEN, tmp);
+    o = put_digits(out, (uint64_t)(ts / TS_TICKS_PER_SEC), 10);
+    *o++ = '.';
+    o = put_digits(o, (uint64_t)(ts % TS_TICKS_PER_SEC), 5);
+    *o = '\0';
 }
 
 /* "_<1..16 hex digits>" to the end of the string. */
@@ -121,11 +134,32 @@ void http_date(time_t t, char out[HTTP_DATE_LEN])
     struct tm tm;
     char tmp[96];
 
-    gmtime_r(&t, &tm);
-    snprintf(tmp, sizeof(tmp), "%s, %02d %s %04d %02d:%02d:%02d GMT", wkday_names[tm.tm_wday],
-             tm.tm_mday, month_names[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-             tm.tm_sec);
-    copy_out(out, HTTP_DATE_LEN, tmp);
+    if (!gmtime_r(&t, &tm))
+        memset(&tm, 0, sizeof(tm));     /* beyond the calendar: say 1900 */
+    if (tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+        snprintf(tmp, sizeof(tmp), "%s, %02d %s %04d %02d:%02d:%02d GMT", wkday_names[tm.tm_wday],
+                 tm.tm_mday, month_names[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec);
+        copy_out(out, HTTP_DATE_LEN, tmp);
+        return;
+    }
+    /* "Sun, 06 Nov 1994 08:49:37 GMT" */
+    char *o = out;
+    memcpy(o, wkday_names[tm.tm_wday], 3);
+    o[3] = ',';
+    o[4] = ' ';
+    o = put_digits(o + 5, (uint64_t)tm.tm_mday, 2);
+    *o++ = ' ';
+    memcpy(o, month_names[tm.tm_mon], 3);
+    o[3] = ' ';
+    o = put_digits(o + 4, (uint64_t)(tm.tm_year + 1900), 4);
+    *o++ = ' ';
+    o = put_digits(o, (uint64_t)tm.tm_hour, 2);
+    *o++ = ':';
+    o = put_digits(o, (uint64_t)tm.tm_min, 2);
+    *o++ = ':';
+    o = put_digits(o, (uint64_t)tm.tm_sec, 2);
+    memcpy(o, " GMT", 5);
 }
 
 /* A tiny cursor-based scanner for the three HTTP date forms. Each helper

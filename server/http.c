@@ -577,12 +577,28 @@ static uint64_t trans_id_random(void)
     return state[1] + y;
 }
 
+/* v as exactly `digits` lower-case hex digits; the end. */
+static char *put_hex(char *out, uint64_t v, int digits)
+{
+    for (int i = digits - 1; i >= 0; i--, v >>= 4)
+        out[i] = "0123456789abcdef"[v & 15];
+    return out + digits;
+}
+
 static void make_trans_id(char out[40])
 {
-    /* Swift's form: "tx" + 21 hex digits + "-" + 10 hex digits of time. */
+    /* Swift's form: "tx" + 21 hex digits + "-" + 10 hex digits of time.
+     * Written by hand: snprintf here was 1% of a small GET. */
     uint64_t a = trans_id_random(), b = trans_id_random();
-    snprintf(out, 40, "tx%016llx%05llx-%010llx", (unsigned long long)a,
-             (unsigned long long)(b & 0xfffff), (unsigned long long)time(NULL));
+    char *o = out;
+
+    *o++ = 't';
+    *o++ = 'x';
+    o = put_hex(o, a, 16);
+    o = put_hex(o, b, 5);
+    *o++ = '-';
+    o = put_hex(o, (uint64_t)time(NULL), 10);
+    *o = '\0';
 }
 
 static enum step answer_info(struct request *r)

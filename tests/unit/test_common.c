@@ -325,6 +325,10 @@ static void test_ts_format_roundtrip(void **state)
     assert_string_equal(s, "0000000000.00000");
     ts_format(170000000000012LL, s);
     assert_string_equal(s, "1700000000.00012");
+    ts_format(-5, s);
+    assert_string_equal(s, "0000000000.00000");
+    ts_format(INT64_MAX, s);
+    assert_string_equal(s, "9999999999.99999");
     for (size_t i = 0; i < ARRAY_SIZE(values); i++) {
         int64_t back;
 
@@ -407,6 +411,17 @@ static void test_http_date(void **state)
     (void)state;
     http_date(784111777, s);
     assert_string_equal(s, "Sun, 06 Nov 1994 08:49:37 GMT");
+    /* The hand-made digits agree with strftime (C locale) across the range
+     * timestamps take. */
+    for (time_t u = 0; u < 10000000000LL; u += 86400 * 97 + 3607) {
+        char want[64];
+        struct tm tm;
+
+        gmtime_r(&u, &tm);
+        strftime(want, sizeof(want), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        http_date(u, s);
+        assert_string_equal(s, want);
+    }
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
         t = 0;
         if (http_date_parse(cases[i].in, &t) != cases[i].rc)
