@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # bench/run.sh (`make bench`): swiftlet's figures, measured in one run.
-#   1. start to first served request, idle RSS (bench/startup.py)
-#   2. ../shared/bench/compare.sh: swiftlet and nginx serving plain files (the
+#   1. ../shared/bench/compare.sh: swiftlet and nginx serving plain files (the
 #      ceiling) side by side, phase by phase, so ratios share the machine's noise.
+#   2. start to first served request, idle RSS (bench/startup.py).
+# Start-up goes last: each of its --ephemeral servers deletes its store on
+# exit, and on ext4 without a journal every inode allocation for ~30 s
+# after a delete checks each recently freed inode (recently_deleted() in
+# the kernel; perf showed it at 38% of the CPU of a PUT phase that followed
+# deletions). Run first, it slowed the PUT phases.
 # swiftlet runs with --no-ratelimit: these are raw speeds, not the 100 writes/s
 # per container limit (bench/limits.sh measures that).
 # Knobs: BENCH_PHASES (default cput,put16,put1,fill,list,get,head,large),
@@ -15,9 +20,6 @@ shared=${SHARED_BENCH:-../shared/bench}
 port=${BENCH_PORT:-8181}
 export NGINX_PORT=${NGINX_PORT:-8095}
 bin=build/swiftlet
-
-echo "== start-up and memory"
-/usr/bin/python3 bench/startup.py "$bin"
 
 data=$(mktemp -d /tmp/swiftlet-bench.XXXXXX)
 "$bin" serve --data "$data" --listen "127.0.0.1:$port" --user test:tester:testing:admin \
@@ -38,3 +40,6 @@ echo "== swiftlet vs nginx (one run, alternating order per phase)"
     --phases "${BENCH_PHASES:-cput,put16,put1,fill,list,get,head,large}"
 rss=$(awk '/VmRSS/{print $2}' "/proc/$pid/status")
 echo "swiftlet RSS after the load: $((rss / 1024)) MiB"
+
+echo "== start-up and memory"
+/usr/bin/python3 bench/startup.py "$bin"
