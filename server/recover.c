@@ -1,6 +1,7 @@
 /* server/recover.c: setting listing rows from the objects after a crash,
  * for the notes a previous run left in the pending logs (storage/pending.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,9 +9,40 @@
 #include "../common/log.h"
 #include "../replication/expirer.h"
 #include "../storage/object.h"
+#include "../storage/object_sync.h"
 #include "../storage/pending.h"
 #include "objops.h"
 #include "recover.h"
+
+/* A write in flight at the crash may have reached only some replicas. A
+ * read asks two of them, and the replicator soon copies the newest version
+ * to all: a listing row set from what a read saw before that copy would
+ * then disagree with the object for good. So bring the object's replicas
+ * to their newest version now, as the replicator would (no reaping, no
+ * draining of handoffs: that stays the replicator's), and list that. */
+static void converge_replicas(const struct placement *pl)
+{
+    struct disk_group *dgs[PLACEMENT_MAX];
+    size_t n = 0, n_targets = 0;
+    struct objsync_opts o = {0};
+    struct objsync_stats st = {0};
+
+    for (size_t i = 0; i < pl->n_dg && i < PLACEMENT_MAX; i++) {
+        if (!dg_usable(pl->dg[i]))
+            continue;
+        if (i < pl->n_primary)
+            n_targets++;    /* usable primaries stay first, as objsync wants */
+        dgs[n++] = pl->dg[i];
+    }
+    char *rel = xasprintf("objects/%" PRIu32 "/%s/%s", pl->part, pl->hash_hex + 29, pl->hash_hex);
+    int rc = n ? objsync_hashdir(dgs, n, n_targets, rel, &o, &st) : 0;
+    /* A replica left behind is the replicator's to fix; the row still
+     * follows what the others hold. */
+    if (rc < 0)
+        log_warn("msg=\"cannot bring replicas together after a crash\" item=%s err=\"%s\"", rel,
+                 err_str(rc));
+    free(rel);
+}
 
 /* Make the listing row (and the expirer queue entry) of one noted object
  * match what its replicas hold now: the newest version, a tombstone, or
@@ -23,6 +55,7 @@ static int recover_one_as(const struct pending_update *u, struct server *srv, bo
     cluster_locate(srv->cluster, ITEM_OBJECT, u->account, u->container, u->object, &pl);
     cluster_locate(srv->cluster, ITEM_CONTAINER, u->account, u->container, NULL, &cpl);
     cluster_locate(srv->cluster, ITEM_ACCOUNT, u->account, NULL, NULL, &apl);
+    converge_replicas(&pl);
     int rc = object_stat(&m, &pl);
     if (rc == 0) {
         /* A POST that changed the content type is listed at its own time. */

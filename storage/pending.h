@@ -6,9 +6,10 @@
  * container does not list (or lists with an old ETag). So before the files
  * are written, the write notes its name in a pending log on a disk group,
  * and clears the note once the rows are committed. At the next start every
- * note still in a log is replayed: the listing row is set from what the
- * object's replicas hold now (newest wins, so replaying twice, or replaying
- * a write that did finish, changes nothing).
+ * note still in a log is replayed (server/recover.c): the object's replicas
+ * are brought to their newest version, and the listing row is set from it
+ * (newest wins, so replaying twice, or replaying a write that did finish,
+ * changes nothing).
  *
  * Files: <dg>/pending-<generation>.log, one line per note:
  *     <ts> TAB <account> TAB <container> TAB <object> TAB <crc32c> LF

@@ -387,6 +387,68 @@ def test_pending_notes_replayed_at_start(spawn, data_dir):
     assert s.get(surl + "/rec", params={"format": "json"}).json() == []
 
 
+def _object_data_files(data_dir):
+    """{dg: (hash dir, .data name, its bytes)} for the one object stored."""
+    found = {}
+    for dg in sorted(os.listdir(data_dir)):
+        for root, _dirs, files in os.walk(os.path.join(data_dir, dg, "objects")):
+            for f in files:
+                if f.endswith(".data"):
+                    with open(os.path.join(root, f), "rb") as fh:
+                        found[dg] = (root, f, fh.read())
+    return found
+
+
+@pytest.mark.swiftlet_only
+def test_recovery_lists_the_newest_replica(spawn, data_dir):
+    """A write in flight at a crash may have reached one replica only.
+    Replaying its pending note brings the object's replicas to the newest
+    version before setting the listing row: a row set from the two replicas
+    a read asks first would name the older version, and keep naming it after
+    the replicator copies the newer one everywhere. Each disk group in turn
+    holds the lone newer copy, so one round puts it where the read asks
+    last."""
+    srv = spawn(data_dir)
+    surl, tok = srv.auth()
+    s = new_session(tok)
+    assert s.put(surl + "/conv").status_code == 201
+    dgs = sorted(d for d in os.listdir(data_dir) if d.startswith("dg"))
+    for holder in dgs:
+        old, new = os.urandom(500), os.urandom(600)
+        assert s.put(surl + "/conv/obj", data=old).status_code == 201
+        old_files = _object_data_files(data_dir)
+        assert len(old_files) == len(dgs)
+        assert s.put(surl + "/conv/obj", data=new).status_code == 201
+        ts = int(s.head(surl + "/conv/obj").headers["X-Timestamp"]
+                 .replace(".", ""))
+        assert srv.stop() == 0
+
+        # the newer .data stays on holder only, as the crash left it
+        for dg, (hdir, name, content) in old_files.items():
+            if dg == holder:
+                continue
+            for f in os.listdir(hdir):
+                os.unlink(os.path.join(hdir, f))
+            with open(os.path.join(hdir, name), "wb") as fh:
+                fh.write(content)
+        _forget_rows(data_dir, [("DELETE FROM object WHERE name = ?", ("obj",))])
+        with open(os.path.join(data_dir, dgs[0], "pending-1.log"), "wb") as f:
+            f.write(_pending_line(ts, "AUTH_test", "conv", "obj"))
+
+        srv = spawn(data_dir)
+        surl, tok = srv.auth()
+        s = new_session(tok)
+        listed = s.get(surl + "/conv", params={"format": "json"}).json()
+        assert [(o["name"], o["hash"]) for o in listed] == \
+            [("obj", md5(new))], holder
+        assert s.get(surl + "/conv/obj").content == new
+        # every replica holds the newer version now (a .data starts with
+        # its body)
+        now = _object_data_files(data_dir)
+        assert sorted(now) == dgs
+        assert all(content.startswith(new) for _d, _n, content in now.values())
+
+
 @pytest.mark.swiftlet_only
 def test_journal_replayed_after_power_cut(spawn, data_dir):
     """A small write is acknowledged once its journal records are synced;
