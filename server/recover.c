@@ -1,7 +1,6 @@
 /* server/recover.c: setting listing rows from the objects after a crash,
  * for the notes a previous run left in the pending logs (storage/pending.h). */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,7 +33,7 @@ static void converge_replicas(const struct placement *pl)
             n_targets++;    /* usable primaries stay first, as objsync wants */
         dgs[n++] = pl->dg[i];
     }
-    char *rel = xasprintf("objects/%" PRIu32 "/%s/%s", pl->part, pl->hash_hex + 29, pl->hash_hex);
+    char *rel = placement_rel(pl);
     int rc = n ? objsync_hashdir(dgs, n, n_targets, rel, &o, &st) : 0;
     /* A replica left behind is the replicator's to fix; the row still
      * follows what the others hold. */

@@ -454,13 +454,19 @@ void name_hash(const char *cluster, const char *account, const char *container,
         free(s);
 }
 
+static const char *const item_top[] = {
+    [ITEM_OBJECT] = "objects", [ITEM_CONTAINER] = "containers", [ITEM_ACCOUNT] = "accounts"};
+
 char *placement_dir(const struct placement *pl, const struct disk_group *dg)
 {
-    static const char *const top[] = {
-        [ITEM_OBJECT] = "objects", [ITEM_CONTAINER] = "containers", [ITEM_ACCOUNT] = "accounts"};
-
-    return xasprintf("%s/%s/%" PRIu32 "/%s/%s", dg->path, top[pl->kind], pl->part,
+    return xasprintf("%s/%s/%" PRIu32 "/%s/%s", dg->path, item_top[pl->kind], pl->part,
                      pl->hash_hex + 29, pl->hash_hex);
+}
+
+char *placement_rel(const struct placement *pl)
+{
+    return xasprintf("%s/%" PRIu32 "/%s/%s", item_top[pl->kind], pl->part, pl->hash_hex + 29,
+                     pl->hash_hex);
 }
 
 struct journal *dg_journal(const struct disk_group *dg)

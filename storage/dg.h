@@ -110,5 +110,8 @@ void name_hash(const char *cluster, const char *account, const char *container,
  * "<dg>/<objects|containers|accounts>/<part>/<last 3 hex of hash>/<hash>".
  * Returns a heap string. */
 char *placement_dir(const struct placement *pl, const struct disk_group *dg);
+/* The same path relative to every disk group's root:
+ * "<objects|containers|accounts>/<part>/<suffix>/<hash>". Heap string. */
+char *placement_rel(const struct placement *pl);
 
 #endif

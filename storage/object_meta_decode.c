@@ -82,7 +82,7 @@ static char *string_take(struct cursor *c)
         case 'n': *o++ = '\n'; break;
         case 'r': *o++ = '\r'; break;
         case 't': *o++ = '\t'; break;
-        default:            /* \uXXXX, or not JSON at all */
+        default:            /* a \u escape, or not JSON at all */
             free(out);
             return NULL;
         }

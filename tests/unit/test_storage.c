@@ -333,6 +333,9 @@ static void test_name_hash(void **state)
     char *dir = placement_dir(&pl, dg);
     char *want_dir = xasprintf("%s/containers/1023/%s/%s", root, pl.hash_hex + 29, pl.hash_hex);
     assert_string_equal(dir, want_dir);
+    char *rel = placement_rel(&pl);     /* the same path, below the dg */
+    assert_string_equal(rel, want_dir + strlen(root) + 1);
+    free(rel);
     free(dir);
     free(want_dir);
     dg_close(dg);
