@@ -119,19 +119,23 @@ static void test_token_expiry(void **state)
 {
     (void)state;
     struct config cfg;
-    make_config(&cfg, 1);
+    /* Expiry counts whole seconds: a TTL of 2 keeps a token valid for at
+     * least 1 s (a TTL of 1 could end the moment after the login, on a
+     * second boundary), and 3 s later it has surely expired. */
+    make_config(&cfg, 2);
     struct auth *a;
     assert_int_equal(auth_new(&a, &cfg), 0);
     struct auth_grant g1, g2;
     assert_int_equal(auth_login(a, NULL, "test:tester", "testing", &g1), 0);
-    const char *t1 = g1.token, *t2 = g2.token;
+    const char *t1 = g1.token;
     struct identity who = {0};
     assert_int_equal(auth_check(a, t1, &who), 0);
     identity_release(&who);
-    sleep(2);
+    sleep(3);
     assert_int_equal(auth_check(a, t1, &who), -ENOENT);
     /* a new login after expiry gets a new token */
     assert_int_equal(auth_login(a, NULL, "test:tester", "testing", &g2), 0);
+    const char *t2 = g2.token;
     assert_string_not_equal(t1, t2);
     assert_int_equal(auth_check(a, t2, &who), 0);
     identity_release(&who);
