@@ -60,6 +60,8 @@ static const struct config_opt options[] = {
     CHOICE(SRV, "log_level", "info", "debug|info|warn|error|off", log_level,
            "least severe log level written to stderr"),
     BOOL(SRV, "access_log", "true", access_log, "log one line per request"),
+    BOOL(SRV, "batch_scheduling", "true", batch_scheduling,
+         "run every thread under SCHED_BATCH: a woken thread waits for the running one to block"),
     UINT(SRV, "token_ttl", "86400", 1, 315360000, token_ttl, "lifetime of auth tokens in seconds"),
 
     STR(STO, "data_dir", "", data_dir,

@@ -46,6 +46,7 @@ struct config {
     unsigned workers;           /* blocking-work threads (fsync, DB writes) */
     char *log_level;
     bool access_log;
+    bool batch_scheduling;      /* SCHED_BATCH for every thread (main.c) */
     unsigned token_ttl;         /* seconds */
 
     /* [storage] */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,6 +307,26 @@ static struct auditor *start_auditor(struct server *srv)
     return a;
 }
 
+/* Put this thread, and so every thread it starts later, under SCHED_BATCH.
+ *
+ * Why: a small PUT passes through several of our threads (HTTP, worker,
+ * journal committers, DB writers), each handing over with a wake-up. Under
+ * the default policy every such wake-up may preempt the waker at once,
+ * which then runs again a moment later only to block: measured on a 4 KiB
+ * PUT load, ~20 context switches per request, the scheduler ~19% of the
+ * server's CPU. A SCHED_BATCH thread that is woken does not preempt: it
+ * runs when the waker blocks (or at the next tick), and the switches per
+ * PUT fell by a quarter. Priorities are unchanged (nice stays what it
+ * was); a client on the same machine still preempts the server when woken.
+ * An error is only logged: the server works the same, a little slower. */
+static void use_batch_scheduling(void)
+{
+    struct sched_param sp = {.sched_priority = 0};
+
+    if (sched_setscheduler(0, SCHED_BATCH, &sp) != 0)
+        log_warn("msg=\"cannot use SCHED_BATCH\" err=\"%s\"", err_str(-errno));
+}
+
 static int serve(struct config *cfg, struct options *opts)
 {
     char err[512];
@@ -339,6 +360,8 @@ static int serve(struct config *cfg, struct options *opts)
     if (io_global_init(cfg->io_mode) != 0)
         return die("bad io mode (want auto, uring or sync)");
     io_set_fsync(cfg->fsync);
+    if (cfg->batch_scheduling)
+        use_batch_scheduling();
 
     /* Every thread inherits this mask; the main thread takes the signals. */
     sigset_t set;

@@ -296,3 +296,26 @@ def test_large_upload_streams_in_constant_memory(spawn):
                 peak[0] = max(peak[0], rss_kib(srv.proc.pid))
     assert got.hexdigest() == md5.hexdigest()
     assert peak[0] - start_rss < 64 * 1024, (start_rss, peak[0])
+
+
+def thread_policies(pid):
+    """The scheduling policy of each of the process's threads, by name."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            name = f.read().strip()
+        out.setdefault(name, set()).add(os.sched_getscheduler(int(tid)))
+    return out
+
+
+@pytest.mark.parametrize("conf, policy", [("", os.SCHED_BATCH),
+                                          ("[server]\nbatch_scheduling = false\n", os.SCHED_OTHER)])
+def test_batch_scheduling(spawn, conf, policy):
+    srv = spawn(conf=conf)
+    url, s, _ = login(srv)
+    # a small PUT wakes the worker, journal and DB writer threads: all started
+    assert s.put(url + "/c").status_code == 201
+    assert s.put(url + "/c/o", data=b"x" * 4096).status_code == 201
+    policies = thread_policies(srv.proc.pid)
+    assert {"journal", "MHD-worker"} <= set(policies)
+    assert set().union(*policies.values()) == {policy}, policies
