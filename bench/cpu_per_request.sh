@@ -5,8 +5,9 @@
 # +-10% from run to run, more than most single changes move them; the
 # CPU time the server process spent (utime + stime from /proc, all threads)
 # per request served is far steadier, so it shows what a change costs or
-# saves. The figure includes the phase's warm-up requests, so compare A
-# with B, not with other tools.
+# saves. swiftbench's GET warm-up is off (--warmup 0): its requests go
+# uncounted, so their CPU would be charged to the phase's (~200 µs per
+# 4 KiB PUT). Compare A with B, not with other tools.
 #
 #   bench/cpu_per_request.sh PHASE [ROUNDS]     PHASE: put16, put1, get, head
 #
@@ -48,7 +49,7 @@ round() {
     local t0 t1 line n
     t0=$(cpu_ticks "$3")
     line=$("$shared/swiftbench.sh" "http://127.0.0.1:$2/auth/v1.0" test:tester testing \
-        --phases "$1" --duration "${DURATION:-8}" --out "$out" \
+        --phases "$1" --warmup 0 --duration "${DURATION:-8}" --out "$out" \
         2>/dev/null | grep -E "^$1 " || true)
     t1=$(cpu_ticks "$3")
     n=$(grep -oE '\b2[0-9][0-9]:[0-9]+' <<<"$line" | awk -F: '{ s += $2 } END { print s + 0 }')
