@@ -74,7 +74,7 @@ static const struct config_opt options[] = {
            "replica I/O: io_uring, plain syscalls, or io_uring when it works"),
     BOOL(STO, "fsync", "true", fsync, "fsync data and directories; false only for throwaway data"),
     BOOL(STO, "journal", "true", journal,
-         "make small object files (up to 64 KiB) durable through a per-disk-group journal, "
+         "make small object files (up to 64 KiB) durable through a journal per filesystem, "
          "synced once for many writes, instead of syncing each file"),
     UINT(STO, "journal_checkpoint_ms", "2000", 10, 3600000, journal_checkpoint_ms,
          "how long journal records wait before the filesystem is synced and the journal emptied"),

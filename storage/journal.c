@@ -1,8 +1,8 @@
-/* storage/journal.c: the small-write journals (journal.h): records queued
- * by request threads and written and synced in groups by one committer
- * thread per disk group; journal files rotated, synced with syncfs and
- * deleted by one checkpointer thread; replayed at open (the record format
- * and the replay of one file are in journal_replay.c).
+/* storage/journal.c: the small-write journals (journal.h), one per
+ * filesystem: records queued by request threads and written and synced in
+ * groups by one committer thread per journal; journal files rotated, synced
+ * with syncfs and deleted by one checkpointer thread; replayed at open (the
+ * record format and the replay of one file are in journal_replay.c).
  *
  * Locking: a journal's lock guards its queue and stop flag; its io lock
  * guards the current file (fd, generation, size), held by the committer
@@ -39,28 +39,34 @@ struct journal_waiter {
     size_t left;
 };
 
-/* A journal file rotated out, deleted once a checkpoint has synced. */
+/* A journal file rotated out (or left after a failed write), deleted once
+ * a checkpoint has synced. */
 struct old_file {
+    struct disk_group *dg;      /* the directory it is in */
     int fd;
     uint64_t gen;
 };
 
 struct journal {
-    struct disk_group *dg;
-    int lock_fd;
+    dev_t dev;                  /* the filesystem */
+    struct disk_group **dgs;    /* its disk groups whose journal lock is held */
+    int *lock_fds;
+    size_t n_dgs;
     pthread_t thread;
     bool started;
     pthread_mutex_t lock;       /* the queue and stop */
     pthread_cond_t wake;
     struct journal_append *head, *tail;
     bool stop;
-    pthread_mutex_t io;         /* the current file */
-    int fd;
+    pthread_mutex_t io;         /* the current file and the old ones */
+    size_t home;                /* dgs[home] holds the current file */
+    int fd;                     /* the current file, or -1 when none could start */
     bool dir_synced;            /* the file's directory entry is on disk */
-    uint64_t gen, size;
+    uint64_t gen, next_gen, size;
     uint64_t first_ns;          /* when its oldest record was synced */
-    struct old_file *old;       /* the checkpointer's */
+    struct old_file *old;
     size_t n_old;
+    size_t n_old_due;           /* the first n_old_due go at this checkpoint */
     struct buf batch;           /* the committer's */
 };
 
@@ -118,8 +124,8 @@ static char *gen_path(const struct disk_group *dg, uint64_t gen)
     return xasprintf("%s/" FILE_PREFIX "%" PRIu64, dg_path(dg), gen);
 }
 
-/* Create generation gen's empty file. Its directory entry is synced by
- * the committer before the first record in it counts (dir_synced), so a
+/* Create generation gen's empty file in dg. Its directory entry is synced
+ * by the committer before the first record in it counts (dir_synced), so a
  * start or a rotation waits for no sync. The fd, or -errno. */
 static int create_gen(const struct disk_group *dg, uint64_t gen)
 {
@@ -179,38 +185,39 @@ static uint64_t *list_gens(const struct disk_group *dg, size_t *n)
     return g;
 }
 
-/* Replay every journal file of j's disk group, oldest first, appending
- * names; the files stay until the caller has synced. Sets j->gen past the
- * newest. 0 or -errno. */
-static int replay_dg(struct journal *j, struct buf *names, uint64_t **gens, size_t *n_gens)
+/* Start the journal's next file (io lock held): in its home disk group, or
+ * with move_on (the home just failed) in the next usable member after it;
+ * the file it replaces waits for a checkpoint. 0, or the last error when
+ * no member could take it (the current file stays). */
+static int start_file(struct journal *j, bool move_on)
 {
-    unsigned long restored_all = 0;
-    long records = 0;
-    int rc = 0;
+    int rc = -EIO;      /* no usable member */
 
-    *gens = list_gens(j->dg, n_gens);
-    for (size_t i = 0; i < *n_gens && rc == 0; i++) {
-        char *path = gen_path(j->dg, (*gens)[i]);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        unsigned long restored = 0;
+    for (size_t k = move_on ? 1 : 0; k < j->n_dgs + (move_on ? 1 : 0); k++) {
+        size_t at = (j->home + k) % j->n_dgs;
+        struct disk_group *dg = j->dgs[at];
+        if (!dg_usable(dg))
+            continue;
+        int fd = create_gen(dg, j->next_gen);
         if (fd < 0) {
-            rc = -errno;
-        } else {
-            long n = journal_replay_file(j->dg, fd, names, &restored);
-            close(fd);
-            if (n < 0)
-                rc = (int)n;
-            else
-                records += n, restored_all += restored;
+            log_warn("msg=\"cannot start a journal file\" dg=%s err=\"%s\"", dg_path(dg),
+                     err_str(fd));
+            dg_note_result(dg, fd);
+            rc = fd;
+            continue;
         }
-        if (rc < 0)
-            log_warn("msg=\"cannot replay journal file\" path=%s err=\"%s\"", path, err_str(rc));
-        free(path);
-        j->gen = (*gens)[i] + 1;
+        if (j->fd >= 0) {
+            j->old = xrealloc(j->old, (j->n_old + 1) * sizeof(*j->old));
+            j->old[j->n_old++] =
+                (struct old_file){.dg = j->dgs[j->home], .fd = j->fd, .gen = j->gen};
+        }
+        j->home = at;
+        j->fd = fd;
+        j->gen = j->next_gen++;
+        j->dir_synced = false;
+        j->size = 0;
+        return 0;
     }
-    if (records > 0)
-        log_info("msg=\"journal replayed\" dg=%s records=%ld restored=%lu", dg_path(j->dg),
-                 records, restored_all);
     return rc;
 }
 
@@ -227,15 +234,13 @@ static void finish(struct journal_append *a, int rc)
     pthread_mutex_unlock(&w->lock);
 }
 
-/* Write the batch's records at the current file's end and sync them. */
-static int write_batch(struct journal *j, struct journal_append *batch)
+/* Write the encoded batch at the current file's end and sync it (io lock
+ * held). 0 or -errno; a failed batch is cut off again. */
+static int append_synced(struct journal *j)
 {
+    struct disk_group *home = j->dgs[j->home];
     int rc = 0;
 
-    buf_reset(&j->batch);
-    for (struct journal_append *a = batch; a; a = a->next)
-        journal_record_encode(&j->batch, a->path, a->name, a->data, a->len);
-    pthread_mutex_lock(&j->io);
     for (size_t off = 0; rc == 0 && off < j->batch.len;) {
         ssize_t w = pwrite(j->fd, j->batch.data + off, j->batch.len - off,
                            (off_t)(j->size + off));
@@ -247,7 +252,7 @@ static int write_batch(struct journal *j, struct journal_append *batch)
     if (rc == 0 && fdatasync(j->fd) < 0)
         rc = -errno;
     /* A record in a file a power cut could unname is not synced yet. */
-    if (rc == 0 && !j->dir_synced && (rc = fsync_dir(dg_path(j->dg))) == 0)
+    if (rc == 0 && !j->dir_synced && (rc = fsync_dir(dg_path(home))) == 0)
         j->dir_synced = true;
     if (rc == 0) {
         if (j->size == 0)
@@ -255,14 +260,34 @@ static int write_batch(struct journal *j, struct journal_append *batch)
         j->size += j->batch.len;
     } else if (ftruncate(j->fd, (off_t)j->size) < 0) {
         /* no later record may follow half of this batch */
-        log_warn("msg=\"cannot cut the journal\" dg=%s err=\"%s\"", dg_path(j->dg),
+        log_warn("msg=\"cannot cut the journal\" dg=%s err=\"%s\"", dg_path(home),
                  err_str(-errno));
     }
-    pthread_mutex_unlock(&j->io);
-    if (rc < 0) {
-        log_warn("msg=\"journal write failed\" dg=%s err=\"%s\"", dg_path(j->dg), err_str(rc));
-        dg_note_result(j->dg, rc);
+    return rc;
+}
+
+/* Write the batch's records and sync them. A failure is its home disk
+ * group's: it is marked, and the batch goes again to the next member, so
+ * the other disk groups of the filesystem keep their journal. */
+static int write_batch(struct journal *j, struct journal_append *batch)
+{
+    buf_reset(&j->batch);
+    for (struct journal_append *a = batch; a; a = a->next)
+        journal_record_encode(&j->batch, dg_id(a->dg), a->path, a->name, a->data, a->len);
+    pthread_mutex_lock(&j->io);
+    int rc = j->fd >= 0 ? 0 : start_file(j, false);
+    for (size_t tries = 1; rc == 0; tries++) {
+        struct disk_group *home = j->dgs[j->home];
+        if ((rc = append_synced(j)) == 0)
+            break;
+        log_warn("msg=\"journal write failed\" dg=%s err=\"%s\"", dg_path(home), err_str(rc));
+        dg_note_result(home, rc);
+        if (tries < j->n_dgs && start_file(j, true) == 0)
+            rc = 0;
+        else
+            break;
     }
+    pthread_mutex_unlock(&j->io);
     return rc;
 }
 
@@ -301,7 +326,7 @@ void journal_append_wait(struct journal_append *a, size_t n)
     pthread_mutex_init(&w.lock, NULL);
     pthread_cond_init(&w.done, NULL);
     for (size_t i = 0; i < n; i++) {
-        struct journal *j = a[i].j;
+        struct journal *j = dg_journal(a[i].dg);
         a[i].waiter = &w;
         a[i].next = NULL;
         pthread_mutex_lock(&j->lock);
@@ -323,28 +348,36 @@ void journal_append_wait(struct journal_append *a, size_t n)
 
 /* ---- checkpoints ---- */
 
-/* Move j's records to a new file, so the checkpoint can delete the old one
- * while writes go on. A journal with nothing new keeps its file. */
+/* Move j's records to a new file, so the checkpoint can delete the old
+ * ones while writes go on; the files given up so far are the ones this
+ * checkpoint deletes (one the committer gives up after this only held
+ * records of writes that may still hold the checkpoint). A journal with
+ * nothing new keeps its file. */
 static void rotate(struct journal *j)
 {
     pthread_mutex_lock(&j->io);
-    if (j->size > 0) {
-        int fd = create_gen(j->dg, j->gen + 1);
-        if (fd < 0) {
-            log_warn("msg=\"cannot start a journal file\" dg=%s err=\"%s\"", dg_path(j->dg),
-                     err_str(fd));
-            dg_note_result(j->dg, fd);
-            j->first_ns = mono_ns();    /* try again one interval later, not every tick */
-        } else {
-            j->old = xrealloc(j->old, (j->n_old + 1) * sizeof(*j->old));
-            j->old[j->n_old++] = (struct old_file){.fd = j->fd, .gen = j->gen};
-            j->fd = fd;
-            j->dir_synced = false;
-            j->gen++;
-            j->size = 0;
-        }
-    }
+    if ((j->size > 0 || j->fd < 0) && start_file(j, false) < 0)
+        j->first_ns = mono_ns();    /* try again one interval later, not every tick */
+    j->n_old_due = j->n_old;
     pthread_mutex_unlock(&j->io);
+}
+
+/* Delete the files rotate marked due, now that a checkpoint synced. */
+static void drop_old(struct journal *j)
+{
+    pthread_mutex_lock(&j->io);
+    size_t n = j->n_old_due;
+    struct old_file *due = xmalloc((n ? n : 1) * sizeof(*due));
+    memcpy(due, j->old, n * sizeof(*due));
+    memmove(j->old, j->old + n, (j->n_old - n) * sizeof(*j->old));
+    j->n_old -= n;
+    j->n_old_due = 0;
+    pthread_mutex_unlock(&j->io);
+    for (size_t k = 0; k < n; k++) {
+        close(due[k].fd);
+        unlink_gen(due[k].dg, due[k].gen);
+    }
+    free(due);
 }
 
 /* syncfs once per filesystem holding a disk group. 0 or the first error. */
@@ -392,14 +425,8 @@ static void checkpoint_all(struct journals *js)
     holds_drain();
     if (sync_filesystems(js) != 0)
         return;
-    for (size_t i = 0; i < js->n; i++) {
-        struct journal *j = js->j[i];
-        for (size_t k = 0; k < j->n_old; k++) {
-            close(j->old[k].fd);
-            unlink_gen(j->dg, j->old[k].gen);
-        }
-        j->n_old = 0;
-    }
+    for (size_t i = 0; i < js->n; i++)
+        drop_old(js->j[i]);
 }
 
 static bool checkpoint_due(struct journals *js)
@@ -460,8 +487,10 @@ static void journal_free(struct journal *j)
     free(j->old);
     if (j->fd >= 0)
         close(j->fd);
-    if (j->lock_fd >= 0)
-        close(j->lock_fd);     /* drops the flock */
+    for (size_t i = 0; i < j->n_dgs; i++)
+        close(j->lock_fds[i]);     /* drops the flock */
+    free(j->lock_fds);
+    free(j->dgs);
     buf_release(&j->batch);
     pthread_cond_destroy(&j->wake);
     pthread_mutex_destroy(&j->lock);
@@ -469,32 +498,65 @@ static void journal_free(struct journal *j)
     free(j);
 }
 
-/* Take dg's journal lock. NULL when another process owns it or it cannot
- * be made (logged). */
-static struct journal *journal_take(struct disk_group *dg)
+/* Take dg's journal lock: the fd holding it, or -1 when another process
+ * owns it or it cannot be made (logged). */
+static int lock_dg(struct disk_group *dg)
 {
     char *path = xasprintf("%s/" LOCK_FILE, dg_path(dg));
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     int rc = fd < 0 ? -errno : flock(fd, LOCK_EX | LOCK_NB) < 0 ? -errno : 0;
 
+    free(path);
     if (rc < 0) {
         log_warn("msg=\"no journal: small writes sync file by file\" dg=%s err=\"%s\"",
                  dg_path(dg), rc == -EWOULDBLOCK ? "owned by another process" : err_str(rc));
         if (fd >= 0)
             close(fd);
-        free(path);
-        return NULL;
+        return -1;
     }
-    free(path);
-    struct journal *j = xcalloc(1, sizeof(*j));
-    j->dg = dg;
-    j->lock_fd = fd;
-    j->fd = -1;
-    buf_init(&j->batch, 0);
-    pthread_mutex_init(&j->lock, NULL);
-    pthread_mutex_init(&j->io, NULL);
-    pthread_cond_init(&j->wake, NULL);
-    return j;
+    return fd;
+}
+
+/* Add dg (locked at lock_fd) to the journal of its filesystem in js,
+ * making that journal when it is the first. */
+static void join_journal(struct journals *js, struct disk_group *dg, int lock_fd, dev_t dev)
+{
+    struct journal *j = NULL;
+
+    for (size_t i = 0; i < js->n && !j; i++)
+        if (js->j[i]->dev == dev)
+            j = js->j[i];
+    if (!j) {
+        j = xcalloc(1, sizeof(*j));
+        j->dev = dev;
+        j->fd = -1;
+        buf_init(&j->batch, 0);
+        pthread_mutex_init(&j->lock, NULL);
+        pthread_mutex_init(&j->io, NULL);
+        pthread_cond_init(&j->wake, NULL);
+        js->j[js->n++] = j;
+    }
+    j->dgs = xrealloc(j->dgs, (j->n_dgs + 1) * sizeof(*j->dgs));
+    j->lock_fds = xrealloc(j->lock_fds, (j->n_dgs + 1) * sizeof(*j->lock_fds));
+    j->dgs[j->n_dgs] = dg;
+    j->lock_fds[j->n_dgs++] = lock_fd;
+}
+
+/* Drop the members that are not usable (their replay failed): they sync
+ * file by file this run. */
+static void drop_unusable(struct journal *j)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < j->n_dgs; i++) {
+        if (dg_usable(j->dgs[i])) {
+            j->lock_fds[kept] = j->lock_fds[i];
+            j->dgs[kept++] = j->dgs[i];
+        } else {
+            close(j->lock_fds[i]);
+        }
+    }
+    j->n_dgs = kept;
 }
 
 static void free_set(struct journals *js)
@@ -526,12 +588,63 @@ static void relist(struct buf *names, journal_name_fn *on_name, void *arg)
     free(list);
 }
 
+/* A journal file found at open. */
+struct found_file {
+    struct disk_group *dg;
+    uint64_t gen;
+    bool keep;      /* a record in it still has to be restored */
+};
+
+/* Replay every journal file in j's disk groups, oldest first per disk
+ * group, appending names and the files to *found (n_found); each record
+ * goes to the disk group it names. Sets j->next_gen past every file seen. */
+static void replay_journal(struct journals *js, struct journal *j, struct buf *names,
+                           struct found_file **found, size_t *n_found)
+{
+    for (size_t m = 0; m < j->n_dgs; m++) {
+        struct disk_group *dg = j->dgs[m];
+        size_t n_gens;
+        uint64_t *gens = list_gens(dg, &n_gens);
+        unsigned long restored = 0;
+        long records = 0;
+        for (size_t i = 0; i < n_gens; i++) {
+            char *path = gen_path(dg, gens[i]);
+            int fd = open(path, O_RDONLY | O_CLOEXEC);
+            struct journal_replay rp = {.dgs = js->all, .n_dgs = js->n_all, .home = dg,
+                                        .names = names};
+            long n = fd < 0 ? -errno : journal_replay_file(&rp, fd);
+            if (fd >= 0)
+                close(fd);
+            if (n < 0) {
+                /* its records may be what a torn file needs: no read may trust dg alone */
+                log_warn("msg=\"cannot replay journal file\" path=%s err=\"%s\"", path,
+                         err_str((int)n));
+                dg_note_result(dg, (int)n);
+                fresh_mark_stale(dg);
+            } else {
+                records += n;
+                restored += rp.restored;
+            }
+            *found = xrealloc(*found, (*n_found + 1) * sizeof(**found));
+            (*found)[(*n_found)++] =
+                (struct found_file){.dg = dg, .gen = gens[i], .keep = n < 0 || rp.incomplete};
+            if (gens[i] >= j->next_gen)
+                j->next_gen = gens[i] + 1;
+            free(path);
+        }
+        if (records > 0)
+            log_info("msg=\"journal replayed\" dg=%s records=%ld restored=%lu", dg_path(dg),
+                     records, restored);
+        free(gens);
+    }
+}
+
 int journals_open(struct journals **out, struct disk_group *const *dgs, size_t n,
                   unsigned checkpoint_ms, journal_name_fn *on_name, void *arg)
 {
     struct journals *js = xcalloc(1, sizeof(*js));
-    uint64_t **gens = xcalloc(n ? n : 1, sizeof(*gens));
-    size_t *n_gens = xcalloc(n ? n : 1, sizeof(*n_gens));
+    struct found_file *found = NULL;
+    size_t n_found = 0;
     struct buf names;
     int rc = 0;
 
@@ -542,42 +655,44 @@ int journals_open(struct journals **out, struct disk_group *const *dgs, size_t n
     js->all = xcalloc(n ? n : 1, sizeof(*js->all));
     pthread_mutex_init(&js->lock, NULL);
     pthread_cond_init(&js->wake, NULL);
-    /* Every disk group's files first: a name's replicas span three. A disk
-     * group whose replay fails is marked and gets no journal this run; its
-     * files stay for the next start, and its replicas' peers serve. */
+    /* One journal per filesystem, of the disk groups this process owns. */
     for (size_t i = 0; i < n; i++) {
+        struct stat st;
         js->all[js->n_all++] = dgs[i];
-        struct journal *j = dg_usable(dgs[i]) ? journal_take(dgs[i]) : NULL;
-        if (!j)
+        int lock_fd = dg_usable(dgs[i]) ? lock_dg(dgs[i]) : -1;
+        if (lock_fd < 0)
             continue;
-        int res = replay_dg(j, &names, &gens[js->n], &n_gens[js->n]);
-        if (res < 0) {
-            /* some of its files may be torn: no read may trust it alone */
-            dg_note_result(j->dg, res);
-            fresh_mark_stale(j->dg);
-            free(gens[js->n]);
-            gens[js->n] = NULL;
-            journal_free(j);
+        if (fstat(lock_fd, &st) < 0) {
+            log_warn("msg=\"no journal: small writes sync file by file\" dg=%s err=\"%s\"",
+                     dg_path(dgs[i]), err_str(-errno));
+            close(lock_fd);
             continue;
         }
-        js->j[js->n++] = j;
+        join_journal(js, dgs[i], lock_fd, st.st_dev);
     }
-    /* The listings once every file is back; then everything restored or
-     * relisted is synced before the old files go (after a failed sync they
-     * stay, and the next start replays them again: harmless). */
+    /* Every file first (a name's replicas span three disk groups, and a
+     * shared file holds records of each), then the listings, then a sync
+     * of everything restored or relisted before the files go. After a
+     * failed sync they stay, and the next start replays them again:
+     * harmless. */
+    for (size_t i = 0; i < js->n; i++)
+        replay_journal(js, js->j[i], &names, &found, &n_found);
     relist(&names, on_name, arg);
     bool synced = names.len == 0 || sync_filesystems(js) == 0;
+    for (size_t i = 0; i < n_found; i++)
+        if (synced && !found[i].keep)
+            unlink_gen(found[i].dg, found[i].gen);
+    free(found);
+    buf_release(&names);
     size_t kept = 0;
     for (size_t i = 0; i < js->n; i++) {
         struct journal *j = js->j[i];
-        for (size_t k = 0; synced && k < n_gens[i]; k++)
-            unlink_gen(j->dg, gens[i][k]);
-        free(gens[i]);
-        j->fd = create_gen(j->dg, j->gen);
-        if (j->fd < 0) {
-            log_warn("msg=\"no journal: cannot start its file\" dg=%s err=\"%s\"",
-                     dg_path(j->dg), err_str(j->fd));
-            dg_note_result(j->dg, j->fd);
+        drop_unusable(j);
+        int res = j->n_dgs > 0 ? start_file(j, false) : -ENODEV;
+        if (res < 0) {
+            if (res != -ENODEV)
+                log_warn("msg=\"no journal: cannot start its file\" dg=%s err=\"%s\"",
+                         dg_path(j->dgs[0]), err_str(res));
             journal_free(j);
             continue;
         }
@@ -588,9 +703,6 @@ int journals_open(struct journals **out, struct disk_group *const *dgs, size_t n
         }
     }
     js->n = kept;
-    free(gens);
-    free(n_gens);
-    buf_release(&names);
     if (rc == 0) {
         rc = -pthread_create(&js->thread, NULL, checkpointer, js);
         js->started = rc == 0;
@@ -601,7 +713,8 @@ int journals_open(struct journals **out, struct disk_group *const *dgs, size_t n
         return rc;
     }
     for (size_t i = 0; i < js->n; i++)
-        dg_set_journal(js->j[i]->dg, js->j[i]);
+        for (size_t m = 0; m < js->j[i]->n_dgs; m++)
+            dg_set_journal(js->j[i]->dgs[m], js->j[i]);
     *out = js;
     return 0;
 }
@@ -618,7 +731,8 @@ void journals_close(struct journals *js)
         pthread_join(js->thread, NULL);
     }
     for (size_t i = 0; i < js->n; i++)
-        dg_set_journal(js->j[i]->dg, NULL);
+        for (size_t m = 0; m < js->j[i]->n_dgs; m++)
+            dg_set_journal(js->j[i]->dgs[m], NULL);
     /* Nothing is in flight: the last checkpoint empties every journal, and
      * the files can go (a failed sync leaves them for the next start). */
     checkpoint_all(js);
@@ -627,13 +741,13 @@ void journals_close(struct journals *js)
         clean = clean && js->j[i]->n_old == 0;
     for (size_t i = 0; i < js->n; i++) {
         struct journal *j = js->j[i];
-        struct disk_group *dg = j->dg;
+        struct disk_group *home = j->dgs[j->home];
         uint64_t gen = j->gen;
-        bool empty = clean && j->size == 0;
+        bool empty = clean && j->fd >= 0 && j->size == 0;
         journal_free(j);
         js->j[i] = NULL;
         if (empty)
-            unlink_gen(dg, gen);
+            unlink_gen(home, gen);
     }
     free_set(js);
 }

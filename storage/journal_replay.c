@@ -2,6 +2,7 @@
  * one journal file (journal.h): what a power cut may have left is read
  * back, checked, and every file that did not reach the disk rewritten. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,11 +12,14 @@
 
 #include "../common/hash.h"
 #include "../common/log.h"
+#include "fresh.h"
 #include "io.h"
 #include "journal.h"
 #include "object_sync.h"
 
-#define MAGIC "SWJ1"
+#define MAGIC "SWJ2"
+#define MAGIC_V1 "SWJ1"     /* before journals were shared: no disk group id */
+#define HEADER_LEN_V1 16
 
 /* ---- records ---- */
 
@@ -30,8 +34,8 @@ static uint32_t get_u32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-void journal_record_encode(struct buf *out, const char *path, const char *name, const void *data,
-                           size_t len)
+void journal_record_encode(struct buf *out, uint32_t dg_id, const char *path, const char *name,
+                           const void *data, size_t len)
 {
     size_t plen = strlen(path), nlen = name ? strlen(name) : 0;
     size_t rec = JOURNAL_HEADER_LEN + plen + nlen + len, at = out->len;
@@ -40,10 +44,11 @@ void journal_record_encode(struct buf *out, const char *path, const char *name, 
     memcpy(h, MAGIC, 4);
     put_u32(h + 4, (uint32_t)rec);
     put_u32(h + 8, 0);          /* the checksum, once the rest is in place */
-    h[12] = (uint8_t)plen;
-    h[13] = (uint8_t)(plen >> 8);
-    h[14] = (uint8_t)nlen;
-    h[15] = (uint8_t)(nlen >> 8);
+    put_u32(h + 12, dg_id);
+    h[16] = (uint8_t)plen;
+    h[17] = (uint8_t)(plen >> 8);
+    h[18] = (uint8_t)nlen;
+    h[19] = (uint8_t)(nlen >> 8);
     if (buf_append(out, h, sizeof(h)) < 0 || buf_append(out, path, plen) < 0 ||
         buf_append(out, name ? name : "", nlen) < 0 || buf_append(out, data, len) < 0)
         abort();                /* an uncapped buffer only fails to allocate */
@@ -52,27 +57,34 @@ void journal_record_encode(struct buf *out, const char *path, const char *name, 
 
 int journal_record_decode(const uint8_t *p, size_t n, struct journal_record *r)
 {
-    if (n < JOURNAL_HEADER_LEN)
-        return memcmp(p, MAGIC, n < 4 ? n : 4) == 0 ? -EAGAIN : ERR_CORRUPT;
-    if (memcmp(p, MAGIC, 4) != 0)
+    if (n < 4)
+        return memcmp(p, MAGIC, n) == 0 || memcmp(p, MAGIC_V1, n) == 0 ? -EAGAIN : ERR_CORRUPT;
+    bool v1 = memcmp(p, MAGIC_V1, 4) == 0;
+    size_t hlen = v1 ? HEADER_LEN_V1 : JOURNAL_HEADER_LEN;
+    if (!v1 && memcmp(p, MAGIC, 4) != 0)
         return ERR_CORRUPT;
+    if (n < hlen)
+        return -EAGAIN;
     uint32_t rec = get_u32(p + 4);
-    size_t plen = (size_t)p[12] | (size_t)p[13] << 8, nlen = (size_t)p[14] | (size_t)p[15] << 8;
+    const uint8_t *lens = p + hlen - 4;
+    size_t plen = (size_t)lens[0] | (size_t)lens[1] << 8;
+    size_t nlen = (size_t)lens[2] | (size_t)lens[3] << 8;
     if (plen == 0 || plen > JOURNAL_PATH_MAX || nlen > JOURNAL_NAME_MAX ||
-        rec < JOURNAL_HEADER_LEN + plen + nlen ||
-        rec - JOURNAL_HEADER_LEN - plen - nlen > JOURNAL_CONTENT_MAX)
+        rec < hlen + plen + nlen || rec - hlen - plen - nlen > JOURNAL_CONTENT_MAX)
         return ERR_CORRUPT;
     if (n < rec)
         return -EAGAIN;
     if (crc32c_update(0, p + 12, rec - 12) != get_u32(p + 8))
         return ERR_CORRUPT;
     r->rec_len = rec;
-    r->path = (const char *)p + JOURNAL_HEADER_LEN;
+    r->has_dg = !v1;
+    r->dg_id = v1 ? 0 : get_u32(p + 12);
+    r->path = (const char *)p + hlen;
     r->path_len = plen;
     r->name = r->path + plen;
     r->name_len = nlen;
     r->data = (const uint8_t *)r->name + nlen;
-    r->len = rec - JOURNAL_HEADER_LEN - plen - nlen;
+    r->len = rec - hlen - plen - nlen;
     return 0;
 }
 
@@ -175,14 +187,39 @@ static int restore(const char *root, const struct journal_record *r)
     return rc;
 }
 
-long journal_replay_file(struct disk_group *dg, int fd, struct buf *names,
-                         unsigned long *restored)
+/* The disk group a record's file belongs on, or NULL (logged) when it
+ * cannot be restored now; *keep is set when a later start could. */
+static struct disk_group *record_target(const struct journal_replay *rp,
+                                        const struct journal_record *r, bool *keep)
+{
+    struct disk_group *dg = NULL;
+
+    if (!r->has_dg) {
+        dg = rp->home;      /* an SWJ1 record: the file's own disk group */
+    } else {
+        for (size_t i = 0; i < rp->n_dgs && !dg; i++)
+            if (dg_id(rp->dgs[i]) == r->dg_id)
+                dg = rp->dgs[i];
+    }
+    if (!dg) {
+        /* no longer configured: its peers hold the other replicas */
+        log_warn("msg=\"journal record for an unknown disk group skipped\" dg=%s id=%" PRIu32,
+                 dg_path(rp->home), r->dg_id);
+    } else if (!dg_usable(dg)) {
+        log_warn("msg=\"journal record kept for a disk group not usable now\" dg=%s",
+                 dg_path(dg));
+        *keep = true;
+        dg = NULL;
+    }
+    return dg;
+}
+
+long journal_replay_file(struct journal_replay *rp, int fd)
 {
     struct stat st;
     long n = 0;
     int rc = 0;
 
-    *restored = 0;
     if (fstat(fd, &st) < 0)
         return -errno;
     /* Bounded by the checkpoint size plus a batch, so read it whole. */
@@ -203,15 +240,20 @@ long journal_replay_file(struct disk_group *dg, int fd, struct buf *names,
         off += r.rec_len;
         n++;
         if (!path_ok(r.path, r.path_len)) {
-            log_warn("msg=\"journal record with a bad path skipped\" dg=%s", dg_path(dg));
+            log_warn("msg=\"journal record with a bad path skipped\" dg=%s", dg_path(rp->home));
             continue;
         }
-        int res = restore(dg_path(dg), &r);
-        if (res < 0)
-            rc = res;
-        *restored += res == 1;
+        struct disk_group *dg = record_target(rp, &r, &rp->incomplete);
+        int res = dg ? restore(dg_path(dg), &r) : 0;
+        if (res < 0) {
+            /* that disk group may hold a torn file: no read may trust it alone */
+            dg_note_result(dg, res);
+            fresh_mark_stale(dg);
+            rp->incomplete = true;
+        }
+        rp->restored += res == 1;
         if (r.name_len > 0 && !memchr(r.name, '\0', r.name_len) &&
-            (buf_append(names, r.name, r.name_len) < 0 || buf_appendc(names, '\0') < 0))
+            (buf_append(rp->names, r.name, r.name_len) < 0 || buf_appendc(rp->names, '\0') < 0))
             abort();
     }
     free(all);

@@ -25,8 +25,9 @@
  *
  * Where this process owns a journal on every replica's disk group
  * (journal.h), a file of at most JOURNAL_CONTENT_MAX bytes takes neither
- * round: its whole content is appended to each replica's journal, synced
- * there in a group commit with other writes, and only then is the file
+ * round: its whole content is appended as one record per replica to that
+ * disk group's journal (one per filesystem), synced in a group commit with
+ * other writes, and only then is the file
  * named. The name and the directories reach the disk at the journal's next
  * checkpoint, and until then the journal can rewrite the file. */
 #include <dirent.h>
@@ -335,7 +336,7 @@ static size_t install_all(const struct placement *pl, struct install *ins, size_
 
 /* Can the n replicas of ins skip the sync rounds for a file of len bytes?
  * Only when every one has a journal: one synced record covers no more than
- * its own disk group. */
+ * the disk group it names. */
 static bool journal_fits(const struct install *ins, size_t n, size_t len)
 {
     if (len > JOURNAL_CONTENT_MAX)
@@ -362,7 +363,7 @@ static void journal_records(struct install *ins, size_t n, const char *fname, co
             continue;
         /* in->dir is "<dg>/objects/...": the record names it from "objects" */
         path[k] = xasprintf("%s/%s", ins[i].dir + strlen(dg_path(ins[i].dg)) + 1, fname);
-        a[k] = (struct journal_append){.j = dg_journal(ins[i].dg), .path = path[k],
+        a[k] = (struct journal_append){.dg = ins[i].dg, .path = path[k],
                                        .name = name, .data = data, .len = len};
         owner[k++] = i;
     }

@@ -231,6 +231,35 @@ def test_eio_disk_group_is_skipped_and_comes_back(faulty):
     assert sorted(listing(s, url + "/c")) == sorted(live)
 
 
+def journal_files(dg_dir):
+    return [f for f in os.listdir(dg_dir) if f.startswith("journal-")]
+
+
+def test_eio_on_the_shared_journals_disk_group(faulty):
+    """Disk groups on one filesystem share one journal, whose file is in
+    the first of them. When that disk group fails, the journal moves to the
+    next one: small writes go on, with no copy on the failed one."""
+    srv, faults, data, s, url = faulty(4)
+    dgs = dg_dirs(data)
+    home = dgs[0]
+    assert s.put(url + "/c").status_code == 201
+    before = put_many(s, url + "/c", ["before"])
+    assert [d for d in dgs if journal_files(d)] == [home]
+
+    set_faults(faults, {home: "eio"})
+    # the first of these meets the failing journal file before any probe
+    during = put_many(s, url + "/c", ["during-%d" % i for i in range(20)])
+    for name, body in during.items():
+        held = copies(data, "c", name, body)
+        assert home not in held and len(held) >= 2, (name, held)
+    assert [d for d in dgs[1:] if journal_files(d)] == [dgs[1]]
+    wait_state(srv, home, "error")
+    for name, body in list(before.items()) + list(during.items()):
+        r = s.get(url + "/c/" + name)
+        assert r.status_code == 200 and r.content == body, name
+    assert sorted(listing(s, url + "/c")) == sorted(list(before) + list(during))
+
+
 # --------------------------------------------------------------------------
 # issue 3, test 6: ENOSPC during uploads
 
