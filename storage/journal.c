@@ -367,11 +367,14 @@ static void drop_old(struct journal *j)
 {
     pthread_mutex_lock(&j->io);
     size_t n = j->n_old_due;
-    struct old_file *due = xmalloc((n ? n : 1) * sizeof(*due));
-    memcpy(due, j->old, n * sizeof(*due));
-    memmove(j->old, j->old + n, (j->n_old - n) * sizeof(*j->old));
-    j->n_old -= n;
-    j->n_old_due = 0;
+    struct old_file *due = NULL;
+    if (n > 0) {    /* j->old is NULL until a first file is given up */
+        due = xmalloc(n * sizeof(*due));
+        memcpy(due, j->old, n * sizeof(*due));
+        memmove(j->old, j->old + n, (j->n_old - n) * sizeof(*j->old));
+        j->n_old -= n;
+        j->n_old_due = 0;
+    }
     pthread_mutex_unlock(&j->io);
     for (size_t k = 0; k < n; k++) {
         close(due[k].fd);
