@@ -2,8 +2,8 @@
  * one journal file (journal.h): what a power cut may have left is read
  * back, checked, and every file that did not reach the disk rewritten. */
 #include <errno.h>
-#include <inttypes.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -87,6 +87,17 @@ static void write_file(const char *path, const void *p, size_t n)
     fclose(f);
 }
 
+/* Leave b's records as dg i's journal-<gen>, as a crash would; release b.
+ * The file's path (heap). */
+static char *leave_journal(int i, int gen, struct buf *b)
+{
+    char *path = xasprintf("%s/journal-%d", dg_path(dgs[i]), gen);
+
+    write_file(path, b->data, b->len);
+    buf_release(b);
+    return path;
+}
+
 /* The content of dg i's file rel, or NULL; *n its length. */
 static char *read_rel(int i, const char *rel, size_t *n)
 {
@@ -291,9 +302,7 @@ static void test_life_cycle(void **state)
     struct buf b;
     buf_init(&b, 0);
     journal_record_encode(&b, dg_id(dgs[1]), "objects/1/a/c/2.data", "/a/c/two", "two", 3);
-    char *left = xasprintf("%s/journal-5", dg_path(dgs[0]));
-    write_file(left, b.data, b.len);
-    buf_release(&b);
+    char *left = leave_journal(0, 5, &b);
     assert_int_equal(journals_open(&js, dgs, NDG, 3600 * 1000, on_name, &seen), 0);
     assert_int_equal(seen.n, 1);
     assert_string_equal(seen.last, "/a/c/two");
@@ -347,9 +356,7 @@ static void test_replay_of_older_files(void **state)
      * journals were one per disk group. */
     buf_init(&b, 0);
     encode_v1(&b, "objects/4/a/b/1.data", "/a/c/old", "old format");
-    char *left = xasprintf("%s/journal-2", dg_path(dgs[1]));
-    write_file(left, b.data, b.len);
-    buf_release(&b);
+    char *left = leave_journal(1, 2, &b);
     assert_int_equal(journals_open(&js, dgs, NDG, 3600 * 1000, on_name, &seen), 0);
     assert_int_equal(seen.n, 1);
     char *got = read_rel(1, "objects/4/a/b/1.data", &n);
@@ -380,9 +387,7 @@ static void test_record_waits_for_its_disk_group(void **state)
     buf_init(&b, 0);
     journal_record_encode(&b, dg_id(dgs[1]), "objects/5/a/b/1.data", "/a/c/later", "later", 5);
     journal_record_encode(&b, 99, "objects/5/a/b/2.data", "/a/c/gone", "gone", 4);
-    char *left = xasprintf("%s/journal-1", dg_path(dgs[0]));
-    write_file(left, b.data, b.len);
-    buf_release(&b);
+    char *left = leave_journal(0, 1, &b);
     dg_set_state(dgs[1], DG_ERROR);
     assert_int_equal(journals_open(&js, dgs, NDG, 3600 * 1000, on_name, &seen), 0);
     assert_null(read_rel(1, "objects/5/a/b/1.data", &n));
@@ -419,9 +424,7 @@ static void test_replay_failure_keeps_files(void **state)
     write_file(blocker, "x", 1);
     buf_init(&b, 0);
     journal_record_encode(&b, dg_id(dgs[0]), "objects/7/a/b/1.data", "/a/c/stuck", "stuck", 5);
-    char *left = xasprintf("%s/journal-3", dg_path(dgs[0]));
-    write_file(left, b.data, b.len);
-    buf_release(&b);
+    char *left = leave_journal(0, 3, &b);
 
     assert_int_equal(journals_open(&js, dgs, NDG, 3600 * 1000, on_name, &seen), 0);
     assert_non_null(dg_journal(dgs[0]));
